@@ -1,0 +1,167 @@
+"""Events the app publishes on ``signals.>`` and ``feedback.>``.
+
+Envelope: ``event_id`` (also the ``Nats-Msg-Id`` header, so JetStream drops re-publishes inside its
+duplicate window), ``type`` (the discriminator), ``occurred_at`` (timezone-aware), ``user_id`` and
+``schema_version``.
+
+Compatibility policy (tested in ``tests/unit/contracts``):
+
+* Unknown fields are ignored (tolerant reader). Producers may add optional fields without a version bump;
+  old consumers keep working and the raw bytes stay in the offline event log.
+* Removing or retyping a field is a breaking change: it bumps ``SCHEMA_VERSION``. An event whose
+  ``schema_version`` is newer than this code knows is rejected (and so dead-lettered with the reason),
+  never half-understood.
+* An unknown ``type`` is rejected: a new event type needs a contract change first.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Final, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+
+from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
+from contracts.validation import FieldError, field_errors
+
+SCHEMA_VERSION: Final = 1
+
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:@-]+$")]
+"""Ids are opaque, printable and short: they travel in subjects, headers and logs."""
+
+Probability = Annotated[float, Field(gt=0.0, le=1.0)]
+
+
+class EventBase(BaseModel):
+    """Envelope shared by every event."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    family: ClassVar[str]
+    """First subject token: ``signals`` or ``feedback``."""
+
+    event_id: Identifier
+    occurred_at: AwareDatetime
+    user_id: Identifier
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+
+    @property
+    def subject(self) -> str:
+        """Subject this event is published on, e.g. ``signals.task_synced``."""
+        event_type: str = getattr(self, "type")  # noqa: B009 - every concrete event declares it
+        return f"{self.family}.{event_type}"
+
+
+class TaskSynced(EventBase):
+    """A task was created or changed; carries the task's full current state (last writer wins)."""
+
+    family: ClassVar[str] = "signals"
+    type: Literal["task_synced"] = "task_synced"
+    task_id: Identifier
+    status: TaskStatus
+    priority: TaskPriority = TaskPriority.MEDIUM
+    category: TaskCategory
+    title: Annotated[str, StringConstraints(max_length=500)] | None = None
+    """Personal data: used in prompts, never logged."""
+    due_at: AwareDatetime | None = None
+    estimated_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] | None = None
+
+
+class TaskCompleted(EventBase):
+    """A task was marked done."""
+
+    family: ClassVar[str] = "signals"
+    type: Literal["task_completed"] = "task_completed"
+    task_id: Identifier
+    category: TaskCategory
+    on_time: bool | None = None
+    """Whether it was done before its due date; None when it had none."""
+
+
+class AppOpened(EventBase):
+    """The user opened the app: the activity signal behind preferred hour and active days."""
+
+    family: ClassVar[str] = "signals"
+    type: Literal["app_opened"] = "app_opened"
+    platform: Platform
+    tz_offset_minutes: Annotated[int, Field(ge=-14 * 60, le=14 * 60)] = 0
+    """The device's UTC offset, so the local hour can be derived without a timezone database."""
+    app_version: Annotated[str, StringConstraints(max_length=32)] | None = None
+
+
+class TipShown(EventBase):
+    """A tip was shown; ``request_id`` ties it to the scorer/generator call that produced it."""
+
+    family: ClassVar[str] = "feedback"
+    type: Literal["tip_shown"] = "tip_shown"
+    request_id: Identifier
+    tip_id: Identifier
+    category: TaskCategory
+    model_version: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    prompt_version: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    """None for catalogue tips that no prompt wrote."""
+    propensity: Probability = 1.0
+    """Probability the serving policy had of showing this tip: what off-policy estimators divide by."""
+    position: Annotated[int, Field(ge=0, le=100)] = 0
+    platform: Platform | None = None
+
+
+class TipReaction(EventBase):
+    """The user reacted to a shown tip."""
+
+    family: ClassVar[str] = "feedback"
+    type: Literal["tip_reaction"] = "tip_reaction"
+    request_id: Identifier
+    tip_id: Identifier
+    reaction: Reaction
+    model_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+    prompt_version: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+Event = Annotated[
+    TaskSynced | TaskCompleted | AppOpened | TipShown | TipReaction,
+    Field(discriminator="type"),
+]
+"""Every event, discriminated on ``type``."""
+
+EVENT_TYPES: Final[dict[str, type[EventBase]]] = {
+    "task_synced": TaskSynced,
+    "task_completed": TaskCompleted,
+    "app_opened": AppOpened,
+    "tip_shown": TipShown,
+    "tip_reaction": TipReaction,
+}
+
+EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+
+class EventValidationError(ValueError):
+    """An event failed its contract; ``errors`` name each offending field."""
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(str(e) for e in errors))
+
+
+def parse_event(raw: bytes | str) -> Event:
+    """Parse and validate one JSON event.
+
+    Raises:
+        EventValidationError: the payload is not valid JSON or breaks the contract.
+    """
+    try:
+        return EVENT_ADAPTER.validate_json(raw)
+    except ValidationError as e:
+        raise EventValidationError(field_errors(e, union_tags=EVENT_TYPES)) from e
+
+
+def parse_event_obj(obj: object) -> Event:
+    """Like :func:`parse_event` for an already-decoded object (simulator, tests)."""
+    try:
+        return EVENT_ADAPTER.validate_python(obj)
+    except ValidationError as e:
+        raise EventValidationError(field_errors(e, union_tags=EVENT_TYPES)) from e
+
+
+def dump_event(event: EventBase) -> bytes:
+    """Serialize an event the way it travels on the wire (JSON, ISO-8601 timestamps)."""
+    return event.model_dump_json().encode()

@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# Builds (once) or reuses the tools of the test Kubernetes control plane: kube-apiserver,
+# etcd, kubectl and helm, for the versions pinned in scripts/k8s-versions.env.
+#
+# No package registry ships kube-apiserver, so it is built the way envtest users get theirs:
+# from the published Go modules, through the Go module proxy only. kubectl and helm are built
+# the same way so that every tool matches the pinned release on any machine.
+#
+# Binaries land in ~/.cache/tipsml/k8s/<K8S_VERSION>/bin (override the root with
+# TIPSML_K8S_CACHE). A stamp per tool records what it was built from (pin, wrapper module,
+# Go version), so a second run is a fast no-op and a changed pin rebuilds only what it touches.
+#
+# Usage:
+#   bash scripts/k8s-tools.sh                   build or reuse; print `export NAME=path` lines
+#   eval "$(bash scripts/k8s-tools.sh)"         ... and put them in the current shell
+#   source scripts/k8s-tools.sh                 same as eval
+#   bash scripts/k8s-tools.sh --update-modules  after a pin bump: write the resolved go.mod and
+#                                               go.sum back into scripts/k8s-build/ to commit
+# Build progress goes to stderr; stdout carries only the export lines.
+
+_k8s_tools_main() {
+    set -euo pipefail
+    local update_modules=0
+    case "${1:-}" in
+        --update-modules) update_modules=1 ;;
+        "") ;;
+        -h | --help)
+            sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            return 0
+            ;;
+        *)
+            echo "k8s-tools: unknown argument: $1 (try --help)" >&2
+            return 2
+            ;;
+    esac
+
+    local here
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    # shellcheck source=k8s-versions.env
+    source "$here/k8s-versions.env"
+    : "${K8S_VERSION:?missing in k8s-versions.env}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}"
+
+    local go_bin="${GO:-}"
+    if [[ -z "$go_bin" ]]; then
+        go_bin="$(command -v go || true)"
+        [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+    fi
+    if [[ -z "$go_bin" ]]; then
+        echo "k8s-tools: the Go toolchain is needed to build kube-apiserver; install Go and retry" >&2
+        return 1
+    fi
+
+    local root="${TIPSML_K8S_CACHE:-$HOME/.cache/tipsml/k8s}"
+    local dir="$root/$K8S_VERSION"
+    local bin="$dir/bin"
+    mkdir -p "$bin" "$dir/stamps" "$dir/src"
+
+    # Only one build at a time per version: a second caller waits, then finds the stamps fresh.
+    exec {lock_fd}>"$dir/.lock"
+    flock "$lock_fd"
+
+    local go_version k8s_minor
+    go_version="$("$go_bin" env GOVERSION)"
+    k8s_minor="${K8S_VERSION#v1.}"
+    k8s_minor="${k8s_minor%%.*}"
+    local staging_version="v0.${K8S_VERSION#v1.}"
+
+    # Everything that changes a tool's bytes goes into its stamp.
+    _stamp_for() {
+        local module="$1" pin="$2"
+        {
+            echo "pin=$pin go=$go_version flags=v1"
+            cat "$here/k8s-build/$module"/*
+        } | sha256sum | cut -d' ' -f1
+    }
+
+    _fresh() {
+        local module="$1" stamp="$2"
+        shift 2
+        [[ -f "$dir/stamps/$module" && "$(cat "$dir/stamps/$module")" == "$stamp" ]] || return 1
+        local tool
+        for tool in "$@"; do
+            [[ -x "$bin/$tool" ]] || return 1
+        done
+    }
+
+    # Copies a wrapper module to a scratch folder and points its require line at the pin.
+    _prepare() {
+        local module="$1" path="$2" version="$3"
+        local work="$dir/src/$module"
+        rm -rf "$work"
+        mkdir -p "$work"
+        cp "$here/k8s-build/$module"/* "$work/"
+        (cd "$work" && "$go_bin" mod edit -require="$path@$version")
+        echo "$work"
+    }
+
+    # Rewrites the replace lines so each k8s.io staging module resolves to its published release.
+    _route_staging_modules() {
+        local work="$1"
+        local upstream
+        upstream="$(cd "$work" && "$go_bin" mod download -json "k8s.io/kubernetes@$K8S_VERSION" |
+            sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')"
+        local args=() name
+        while read -r name; do
+            args+=("-replace=$name=$name@$staging_version")
+        done < <(sed -n 's|^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*|\1|p' "$upstream")
+        (cd "$work" && "$go_bin" mod edit "${args[@]}")
+    }
+
+    _build() {
+        local module="$1" work="$2" ldflags="$3"
+        shift 3
+        local out="$dir/tmp-$module"
+        rm -rf "$out"
+        mkdir -p "$out"
+        echo "k8s-tools: building $module ($*) into $bin; the first build takes a while" >&2
+        local start=$SECONDS
+        (
+            cd "$work"
+            GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 \
+                "$go_bin" build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@"
+        ) >&2
+        local tool
+        for tool in "$out"/*; do
+            mv -f "$tool" "$bin/"
+        done
+        rmdir "$out"
+        echo "k8s-tools: built $module in $((SECONDS - start))s" >&2
+        if [[ "$update_modules" == 1 ]]; then
+            cp "$work/go.mod" "$work/go.sum" "$here/k8s-build/$module/"
+            echo "k8s-tools: wrote scripts/k8s-build/$module/go.mod and go.sum" >&2
+        fi
+    }
+
+    local stamp work
+    stamp="$(_stamp_for kube "$K8S_VERSION")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh kube "$stamp" kube-apiserver kubectl; then
+        work="$(_prepare kube k8s.io/kubernetes "$K8S_VERSION")"
+        _route_staging_modules "$work"
+        local kv="" pkg
+        for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+            kv+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
+            kv+=" -X $pkg.gitTreeState=clean"
+        done
+        _build kube "$work" "$kv" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+        stamp="$(_stamp_for kube "$K8S_VERSION")"
+        echo "$stamp" >"$dir/stamps/kube"
+    fi
+
+    stamp="$(_stamp_for etcd "$ETCD_VERSION")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh etcd "$stamp" etcd; then
+        work="$(_prepare etcd go.etcd.io/etcd/server/v3 "$ETCD_VERSION")"
+        _build etcd "$work" "" .
+        stamp="$(_stamp_for etcd "$ETCD_VERSION")"
+        echo "$stamp" >"$dir/stamps/etcd"
+    fi
+
+    stamp="$(_stamp_for helm "$HELM_VERSION")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh helm "$stamp" helm; then
+        work="$(_prepare helm helm.sh/helm/v3 "$HELM_VERSION")"
+        local hv="-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+        hv+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+        for pkg in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+            hv+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$k8s_minor"
+        done
+        _build helm "$work" "$hv" helm.sh/helm/v3/cmd/helm
+        stamp="$(_stamp_for helm "$HELM_VERSION")"
+        echo "$stamp" >"$dir/stamps/helm"
+    fi
+
+    flock -u "$lock_fd"
+
+    printf 'export %s=%q\n' \
+        TIPSML_K8S_BIN_DIR "$bin" \
+        KUBE_APISERVER "$bin/kube-apiserver" \
+        ETCD "$bin/etcd" \
+        KUBECTL "$bin/kubectl" \
+        HELM "$bin/helm"
+}
+
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+    _k8s_tools_main "$@"
+else
+    # Sourced: build in a child shell so `set -e` there cannot end the caller's shell.
+    eval "$(bash "${BASH_SOURCE[0]}" "$@")"
+fi

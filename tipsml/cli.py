@@ -1,0 +1,32 @@
+"""The ``tipsml`` command line.
+
+Each command group lives in its own module and imports heavy libraries (Feast, MLflow, KServe) only when
+its command runs, so ``tipsml --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from contracts.runtime import apply_offline_switches
+
+apply_offline_switches()
+
+from tipsml import cli_contract  # noqa: E402
+
+app = typer.Typer(
+    name="tipsml",
+    help="ML serving and learning stack behind the task app's personal tips.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_show_locals=False,
+)
+
+# --- command groups (one line each; keep sorted by name) -------------------------------------------
+app.add_typer(cli_contract.app, name="contract")
+# --- end of command groups -------------------------------------------------------------------------
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
