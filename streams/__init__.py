@@ -1,1 +1,1 @@
-"""streams."""
+"""JetStream consumers for signals.> and feedback.>, and dead-letter handling."""

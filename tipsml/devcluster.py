@@ -1,0 +1,493 @@
+"""A throwaway Kubernetes control plane (etcd + kube-apiserver) on loopback ports.
+
+The operator, the CRDs and the Helm charts are proven against a real API server rather than a mock,
+so tests and developers start one here: generated certificates, a service-account signing key, a
+static admin token, and a kubeconfig, all under one state directory. There is no controller-manager,
+scheduler or kubelet: objects are stored, validated, admitted and watched, but nothing reconciles
+them (Deployments get no Pods, deleted namespaces stay ``Terminating``).
+
+The binaries come from ``scripts/k8s-tools.sh``, which builds them once per pinned release.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import ipaddress
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the repository root to build them"
+TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
+VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
+HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
+CONTEXT = "tipsml-dev"
+
+
+class DevClusterError(Exception):
+    """Base of every error raised while starting, probing or stopping the dev control plane."""
+
+
+class BinariesMissingError(DevClusterError):
+    """The control-plane tools are not built yet; the message says how to build them."""
+
+
+class StartupError(DevClusterError):
+    """A process exited or the API server did not become ready; carries the tail of its log."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Paths of the four tools, all from one pinned build so their versions agree."""
+
+    etcd: Path
+    kube_apiserver: Path
+    kubectl: Path
+    helm: Path
+
+    @classmethod
+    def in_dir(cls, bin_dir: Path) -> Binaries:
+        """Check that every tool is in ``bin_dir``, failing with how to build them if not."""
+        missing = [name for name in TOOLS if not os.access(bin_dir / name, os.X_OK)]
+        if missing:
+            raise BinariesMissingError(f"missing {', '.join(missing)} in {bin_dir}: {BUILD_HINT}")
+        return cls.at(bin_dir)
+
+    @classmethod
+    def at(cls, bin_dir: Path) -> Binaries:
+        """Name the tools in ``bin_dir`` without checking them (to stop what was started from there)."""
+        return cls(bin_dir / "etcd", bin_dir / "kube-apiserver", bin_dir / "kubectl", bin_dir / "helm")
+
+
+def read_versions(path: Path) -> dict[str, str]:
+    """Parse the shell ``KEY=VALUE`` pin file shared with ``scripts/k8s-tools.sh``."""
+    pins: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            pins[key.strip()] = value.strip().strip("\"'")
+    return pins
+
+
+def cache_bin_dir(k8s_version: str) -> Path:
+    """Where ``scripts/k8s-tools.sh`` puts the tools of one Kubernetes release."""
+    root = Path(os.environ.get("TIPSML_K8S_CACHE") or Path.home() / ".cache" / "tipsml" / "k8s")
+    return root / k8s_version / "bin"
+
+
+def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Path:
+    """Pick the tool folder: an explicit one, ``$TIPSML_K8S_BIN_DIR``, or the pinned release's cache.
+
+    The pin is read from the repository that contains ``start`` (default: the working directory), so
+    a checkout always uses the release it pins, never whichever happens to be cached.
+    """
+    if explicit is not None:
+        return explicit
+    if env := os.environ.get("TIPSML_K8S_BIN_DIR"):
+        return Path(env)
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        pin_file = folder / VERSIONS_FILE
+        if pin_file.is_file():
+            version = read_versions(pin_file).get("K8S_VERSION")
+            if not version:
+                raise BinariesMissingError(f"{pin_file} has no K8S_VERSION")
+            return cache_bin_dir(version)
+    raise BinariesMissingError(
+        f"no {VERSIONS_FILE} above {here} and TIPSML_K8S_BIN_DIR is unset: {BUILD_HINT}, "
+        "then run from inside the repository or export TIPSML_K8S_BIN_DIR"
+    )
+
+
+@dataclass
+class DevCluster:
+    """A running control plane: where to reach it, how to authenticate, and what to stop."""
+
+    state_dir: Path
+    server: str
+    kubeconfig: Path
+    ca_file: Path
+    token: str = field(repr=False)
+    binaries: Binaries
+    pids: dict[str, int]
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop the API server, then etcd, and wait until both are gone."""
+        for name in ("kube-apiserver", "etcd"):
+            pid = self.pids.get(name)
+            if pid is not None:
+                _stop_pid(pid, self._exe(name), timeout, self._popen(pid))
+        self.processes.clear()
+
+    def is_ready(self) -> bool:
+        """Ask ``/readyz`` once; false while starting or after stopping."""
+        return _readyz(self.server, self.ca_file, self.token, timeout=2.0)
+
+    def _exe(self, name: str) -> Path:
+        return self.binaries.kube_apiserver if name == "kube-apiserver" else self.binaries.etcd
+
+    def _popen(self, pid: int) -> subprocess.Popen[bytes] | None:
+        return next((p for p in self.processes if p.pid == pid), None)
+
+    def save(self) -> None:
+        """Record the PIDs and addresses so another process (``down``, ``status``) can find them."""
+        record = {
+            "server": self.server,
+            "kubeconfig": str(self.kubeconfig),
+            "ca_file": str(self.ca_file),
+            "bin_dir": str(self.binaries.etcd.parent),
+            "pids": self.pids,
+        }
+        _write(self.state_dir / "cluster.json", json.dumps(record, indent=2) + "\n")
+
+    @classmethod
+    def load(cls, state_dir: Path) -> DevCluster:
+        """Rebuild the handle written by :meth:`save`, failing if nothing was started there."""
+        try:
+            record = json.loads((state_dir / "cluster.json").read_text())
+        except FileNotFoundError as e:
+            raise DevClusterError(f"no dev cluster recorded in {state_dir}") from e
+        token = (state_dir / "token").read_text().strip()
+        return cls(
+            state_dir=state_dir,
+            server=record["server"],
+            kubeconfig=Path(record["kubeconfig"]),
+            ca_file=Path(record["ca_file"]),
+            token=token,
+            binaries=Binaries.at(Path(record["bin_dir"])),
+            pids={k: int(v) for k, v in record["pids"].items()},
+        )
+
+
+def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevCluster:
+    """Start etcd and kube-apiserver with fresh state in ``state_dir`` and wait for ``/readyz``.
+
+    Processes run in their own sessions, so they outlive the caller (``up`` by hand) and a Ctrl-C in
+    the caller's terminal does not reach them; stop them with :meth:`DevCluster.stop`. On any failure
+    whatever was started is stopped again before the error is raised.
+    """
+    state_dir = state_dir.resolve()
+    for stale in ("etcd-data", "cluster.json"):
+        path = state_dir / stale
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    token = _write_credentials(state_dir)
+    etcd_port, peer_port, api_port = _free_ports(3)
+    server = f"https://127.0.0.1:{api_port}"
+    kubeconfig, ca_file = state_dir / "kubeconfig", state_dir / "ca.crt"
+    cluster = DevCluster(state_dir, server, kubeconfig, ca_file, token, binaries, {})
+    try:
+        etcd_url = f"http://127.0.0.1:{etcd_port}"
+        peer_url = f"http://127.0.0.1:{peer_port}"
+        _spawn(cluster, "etcd", [
+            str(binaries.etcd), "--name=default", f"--data-dir={state_dir / 'etcd-data'}",
+            f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
+            f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
+            f"--initial-cluster=default={peer_url}", "--initial-cluster-state=new",
+            "--unsafe-no-fsync", "--log-level=warn",
+        ])  # fmt: skip
+        _spawn(cluster, "kube-apiserver", [
+            str(binaries.kube_apiserver), f"--etcd-servers={etcd_url}",
+            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
+            f"--tls-cert-file={state_dir / 'apiserver.crt'}",
+            f"--tls-private-key-file={state_dir / 'apiserver.key'}",
+            f"--client-ca-file={state_dir / 'ca.crt'}",
+            f"--token-auth-file={state_dir / 'tokens.csv'}",
+            f"--service-account-key-file={state_dir / 'sa.pub'}",
+            f"--service-account-signing-key-file={state_dir / 'sa.key'}",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            "--authorization-mode=RBAC", "--service-cluster-ip-range=10.0.0.0/24",
+            "--allow-privileged=true", "--disable-admission-plugins=ServiceAccount",
+            "--enable-priority-and-fairness=false", "--profiling=false", "--endpoint-reconciler-type=none",
+        ])  # fmt: skip
+        _write_kubeconfig(cluster)
+        _wait_ready(cluster, timeout)
+    except BaseException:
+        cluster.stop()
+        raise
+    cluster.save()
+    return cluster
+
+
+@contextlib.contextmanager
+def running(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> Iterator[DevCluster]:
+    """Run a control plane for the duration of a ``with`` block (what the pytest fixture uses)."""
+    cluster = start(state_dir, binaries, timeout)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def _spawn(cluster: DevCluster, name: str, argv: list[str]) -> None:
+    log = (cluster.state_dir / f"{name}.log").open("wb")
+    with log:
+        proc = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    cluster.processes.append(proc)
+    cluster.pids[name] = proc.pid
+
+
+def _wait_ready(cluster: DevCluster, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for name, pid in cluster.pids.items():
+            proc = cluster._popen(pid)
+            if proc is not None and proc.poll() is not None:
+                raise StartupError(f"{name} exited with {proc.returncode}:\n{_tail(cluster, name)}")
+        if cluster.is_ready():
+            return
+        time.sleep(0.25)
+    raise StartupError(f"kube-apiserver not ready after {timeout:.0f}s:\n{_tail(cluster, 'kube-apiserver')}")
+
+
+def _tail(cluster: DevCluster, name: str, lines: int = 25) -> str:
+    path = cluster.state_dir / f"{name}.log"
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:]) + f"\n(full log: {path})"
+
+
+def _readyz(server: str, ca_file: Path, token: str, timeout: float) -> bool:
+    context = ssl.create_default_context(cafile=str(ca_file))
+    request = urllib.request.Request(f"{server}/readyz", headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _stop_pid(pid: int, exe: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    """Stop ``pid`` only if it still runs ``exe``, so a recycled PID is never signalled."""
+    if not _runs(pid, exe):
+        if proc is not None:
+            proc.poll()
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return
+        if proc is None and not _runs(pid, exe):
+            return
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    if proc is not None:
+        proc.wait(timeout=timeout)
+
+
+def _runs(pid: int, exe: Path) -> bool:
+    """Whether ``pid`` is a live (not zombie) process of the binary ``exe``."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat.rpartition(")")[2].split()[0] == "Z":
+            return False
+        return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(exe)
+    except OSError:
+        return False
+
+
+def _free_ports(count: int) -> list[int]:
+    """Ask the kernel for distinct free loopback ports (held together so none repeats)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _write_credentials(state_dir: Path) -> str:
+    """Write a CA, the API server's serving pair, the service-account key and the token file."""
+    now = datetime.now(UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tipsml-dev-ca")])
+    ca_cert = (
+        _cert_builder(ca_name, ca_name, ca_key.public_key(), now)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=True), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [
+        x509.DNSName(dns)
+        for dns in ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
+    ]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1")]
+    server_cert = (
+        _cert_builder(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
+            ca_name,
+            server_key.public_key(),
+            now,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = secrets.token_urlsafe(32)
+    pem = serialization.Encoding.PEM
+    _write(state_dir / "ca.crt", ca_cert.public_bytes(pem))
+    _write(state_dir / "apiserver.crt", server_cert.public_bytes(pem))
+    _write(state_dir / "apiserver.key", _private_pem(server_key), secret=True)
+    _write(state_dir / "sa.key", _private_pem(sa_key), secret=True)
+    public = sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
+    _write(state_dir / "sa.pub", public)
+    _write(state_dir / "tokens.csv", f'{token},admin,admin,"system:masters"\n', secret=True)
+    _write(state_dir / "token", token + "\n", secret=True)
+    return token
+
+
+def _cert_builder(
+    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey, now: datetime
+) -> x509.CertificateBuilder:
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=30))
+    )
+
+
+def _key_usage(cert_sign: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True, content_commitment=False, key_encipherment=not cert_sign,
+        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
+        encipher_only=False, decipher_only=False,
+    )  # fmt: skip
+
+
+def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def _write_kubeconfig(cluster: DevCluster) -> None:
+    ca_data = base64.b64encode(cluster.ca_file.read_bytes()).decode()
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": CONTEXT, "cluster": {"server": cluster.server, "certificate-authority-data": ca_data}}
+        ],
+        "users": [{"name": "admin", "user": {"token": cluster.token}}],
+        "contexts": [
+            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "admin", "namespace": "default"}}
+        ],
+        "current-context": CONTEXT,
+    }
+    _write(cluster.kubeconfig, yaml.safe_dump(config, sort_keys=False), secret=True)
+
+
+def _write(path: Path, data: str | bytes, secret: bool = False) -> None:
+    raw = data.encode() if isinstance(data, str) else data
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(raw)
+
+
+# --- `tipsml dev-cluster` ---------------------------------------------------------------------------
+
+app = typer.Typer(
+    help="A local etcd + kube-apiserver for `kubectl apply` and `helm install` by hand (no nodes run Pods).",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def up(
+    bin_dir: Annotated[
+        Path | None, typer.Option(help="Folder with etcd, kube-apiserver, kubectl, helm.")
+    ] = None,
+    state_dir: Annotated[
+        Path, typer.Option(help="Where certificates, data, logs and PIDs go.")
+    ] = HAND_STATE_DIR,
+) -> None:
+    """Start the control plane in the background and print how to use it."""
+    try:
+        current = DevCluster.load(state_dir)
+        if current.is_ready():
+            _print_usage(current, "already running")
+            return
+        current.stop()
+    except DevClusterError:
+        pass
+    try:
+        cluster = start(state_dir, Binaries.in_dir(find_bin_dir(bin_dir)))
+    except DevClusterError as e:
+        typer.echo(f"dev-cluster: {e}", err=True)
+        raise typer.Exit(1) from e
+    _print_usage(cluster, "ready")
+
+
+StateDirOption = Annotated[Path, typer.Option(help="The folder given to `up`.")]
+
+
+@app.command()
+def down(state_dir: StateDirOption = HAND_STATE_DIR) -> None:
+    """Stop exactly the processes that `up` started (data and logs stay for a look)."""
+    try:
+        cluster = DevCluster.load(state_dir)
+    except DevClusterError:
+        typer.echo("dev-cluster: nothing to stop")
+        return
+    cluster.stop()
+    (state_dir / "cluster.json").unlink(missing_ok=True)
+    typer.echo(f"dev-cluster: stopped (logs in {state_dir})")
+
+
+@app.command()
+def status(state_dir: StateDirOption = HAND_STATE_DIR) -> None:
+    """Say whether the control plane is up; exit 1 when it is not."""
+    try:
+        cluster = DevCluster.load(state_dir)
+    except DevClusterError as e:
+        typer.echo(f"dev-cluster: not running ({e})")
+        raise typer.Exit(1) from e
+    if not cluster.is_ready():
+        typer.echo(f"dev-cluster: not ready (PIDs {cluster.pids}, logs in {state_dir})")
+        raise typer.Exit(1)
+    _print_usage(cluster, "ready")
+
+
+def _print_usage(cluster: DevCluster, state: str) -> None:
+    typer.echo(f"dev-cluster: {state} at {cluster.server}")
+    typer.echo(f"export KUBECONFIG={cluster.kubeconfig}")
+    typer.echo(f"export PATH={cluster.binaries.kubectl.parent}:$PATH  # the pinned kubectl and helm")

@@ -1,0 +1,19 @@
+"""Errors of the CLI and the local stack: one base, typed subclasses, each message says what to do."""
+
+from __future__ import annotations
+
+
+class TipsmlError(Exception):
+    """Base of every error the CLI reports without a traceback."""
+
+
+class PortInUseError(TipsmlError):
+    """A port the stack needs is taken by another process."""
+
+
+class ProcessStartError(TipsmlError):
+    """A process of the stack did not come up."""
+
+
+class StackNotRunningError(TipsmlError):
+    """A command needs the local stack; run `tipsml up` first."""
