@@ -1,0 +1,257 @@
+"""The reward log: every shown tip keyed by ``(request_id, tip_id)``, with the reaction it got.
+
+One SQLite file (WAL, so the consumer writes while bandits, the canary gate and reports read) holds it; on
+the local stack that is ``LocalState().state_db``, shared with the consumers' task state. The API is
+synchronous: async callers wrap it with ``asyncio.to_thread``.
+
+Write rules, chosen so that redelivery and out-of-order arrival cannot change the result:
+
+* ``tip_shown`` upserts the row; its model version, prompt version and propensity are authoritative.
+* ``tip_reaction`` attaches to the row (creating a placeholder if the reaction arrives first); the latest
+  reaction by ``reacted_at`` wins.
+* Each event id is applied once (``reward_events``), however often it is delivered.
+
+Readers only see rows whose ``tip_shown`` has arrived: a reaction without its impression has no propensity
+and cannot be attributed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Final, Literal
+
+from contracts.events import TipReaction, TipShown
+from contracts.rewards import RewardAggregate, RewardRecord
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS reward_log (
+    request_id     TEXT NOT NULL,
+    tip_id         TEXT NOT NULL,
+    user_id        TEXT NOT NULL,
+    category       TEXT,
+    model_version  TEXT,
+    prompt_version TEXT,
+    propensity     REAL,
+    shown_at       REAL,
+    reaction       TEXT,
+    reacted_at     REAL,
+    PRIMARY KEY (request_id, tip_id)
+);
+CREATE INDEX IF NOT EXISTS reward_log_shown_at ON reward_log (shown_at);
+CREATE TABLE IF NOT EXISTS reward_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+
+_UPSERT_SHOWN: Final = """
+INSERT INTO reward_log (request_id, tip_id, user_id, category, model_version, prompt_version, propensity,
+                        shown_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (request_id, tip_id) DO UPDATE SET
+    user_id = excluded.user_id, category = excluded.category, model_version = excluded.model_version,
+    prompt_version = excluded.prompt_version, propensity = excluded.propensity, shown_at = excluded.shown_at
+"""
+
+_UPSERT_REACTION: Final = """
+INSERT INTO reward_log (request_id, tip_id, user_id, model_version, prompt_version, reaction, reacted_at)
+VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (request_id, tip_id) DO UPDATE SET
+    reaction = excluded.reaction, reacted_at = excluded.reacted_at
+WHERE reward_log.reacted_at IS NULL OR excluded.reacted_at >= reward_log.reacted_at
+"""
+
+_COLUMNS: Final = (
+    "request_id, user_id, tip_id, category, model_version, prompt_version, propensity, shown_at,"
+    " reaction, reacted_at"
+)
+_POSITIVE_SQL: Final = "reaction IN ('liked', 'acted')"
+_IN_CHUNK: Final = 500
+
+Bucket = Literal["prompt_version", "model_version"]
+
+
+def _ts(dt: datetime) -> float:
+    return dt.timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open (creating) the state database in WAL mode; usable from any one thread at a time."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    return conn
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    """Create the reward tables if missing (idempotent)."""
+    conn.executescript(SCHEMA)
+
+
+def new_event_ids(conn: sqlite3.Connection, table: str, event_ids: Sequence[str]) -> set[str]:
+    """Which of ``event_ids`` are not yet in ``table`` (a one-column ``event_id`` table)."""
+    seen: set[str] = set()
+    for i in range(0, len(event_ids), _IN_CHUNK):
+        chunk = event_ids[i : i + _IN_CHUNK]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(f"SELECT event_id FROM {table} WHERE event_id IN ({marks})", chunk)
+        seen.update(r[0] for r in rows)
+    return set(event_ids) - seen
+
+
+def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReaction]) -> int:
+    """Apply reward events inside the caller's transaction; returns how many were new.
+
+    The consumer calls this within the same transaction as its other state writes, so a batch is applied
+    entirely or not at all.
+    """
+    unique: dict[str, TipShown | TipReaction] = {}
+    for ev in events:
+        unique.setdefault(ev.event_id, ev)
+    if not unique:
+        return 0
+    fresh = new_event_ids(conn, "reward_events", list(unique))
+    todo = [ev for eid, ev in unique.items() if eid in fresh]
+    conn.executemany("INSERT INTO reward_events (event_id) VALUES (?)", [(ev.event_id,) for ev in todo])
+    conn.executemany(_UPSERT_SHOWN, [
+        (ev.request_id, ev.tip_id, ev.user_id, ev.category.value, ev.model_version, ev.prompt_version,
+         ev.propensity, _ts(ev.occurred_at))
+        for ev in todo if isinstance(ev, TipShown)
+    ])
+    conn.executemany(_UPSERT_REACTION, [
+        (ev.request_id, ev.tip_id, ev.user_id, ev.model_version, ev.prompt_version, ev.reaction.value,
+         _ts(ev.occurred_at))
+        for ev in todo if isinstance(ev, TipReaction)
+    ])
+    return len(todo)
+
+
+class RewardLog:
+    """The reward log in one SQLite file; thread-safe (one connection behind a lock)."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.path = path
+        self._conn = connect(path, synchronous=synchronous)
+        self._lock = threading.Lock()
+        with self._lock:
+            ensure_schema(self._conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> RewardLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def record(self, events: Iterable[TipShown | TipReaction]) -> int:
+        """Apply ``tip_shown`` / ``tip_reaction`` events in one transaction; returns how many were new."""
+        with self._transaction() as conn:
+            return write_events(conn, events)
+
+    def rewards_since(
+        self,
+        since: datetime,
+        *,
+        until: datetime | None = None,
+        model_version: str | None = None,
+        prompt_version: str | None = None,
+        limit: int | None = None,
+    ) -> list[RewardRecord]:
+        """Shown tips with ``since <= shown_at < until``, oldest first, optionally for one version."""
+        where = ["shown_at IS NOT NULL", "shown_at >= ?"]
+        args: list[object] = [_ts(since)]
+        if until is not None:
+            where.append("shown_at < ?")
+            args.append(_ts(until))
+        if model_version is not None:
+            where.append("model_version = ?")
+            args.append(model_version)
+        if prompt_version is not None:
+            where.append("prompt_version = ?")
+            args.append(prompt_version)
+        sql = (f"SELECT {_COLUMNS} FROM reward_log WHERE {' AND '.join(where)}"
+               " ORDER BY shown_at, request_id, tip_id")
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            RewardRecord(
+                request_id=r[0], user_id=r[1], tip_id=r[2], category=r[3], model_version=r[4],
+                prompt_version=r[5], propensity=r[6], shown_at=_dt(r[7]), reaction=r[8], reacted_at=_dt(r[9]),
+            )
+            for r in rows
+        ]
+
+    def aggregate(
+        self,
+        by: Bucket,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        model_version: str | None = None,
+        prompt_version: str | None = None,
+    ) -> list[RewardAggregate]:
+        """Shown / positive / rate per ``prompt_version`` or ``model_version``, sorted by key (None first)."""
+        if by not in ("prompt_version", "model_version"):
+            raise ValueError(f"cannot bucket rewards by {by!r}")
+        where = ["shown_at IS NOT NULL"]
+        args: list[object] = []
+        for op, bound in ((">=", since), ("<", until)):
+            if bound is not None:
+                where.append(f"shown_at {op} ?")
+                args.append(_ts(bound))
+        for column, version in (("model_version", model_version), ("prompt_version", prompt_version)):
+            if version is not None:
+                where.append(f"{column} = ?")
+                args.append(version)
+        sql = (
+            f"SELECT {by}, COUNT(*), SUM({_POSITIVE_SQL}), SUM(reaction IS NOT NULL),"
+            f" MIN(shown_at), MAX(shown_at) FROM reward_log WHERE {' AND '.join(where)}"
+            f" GROUP BY {by} ORDER BY {by}"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        return [
+            RewardAggregate(key=r[0], shown=r[1], positive=r[2] or 0, reacted=r[3] or 0,
+                            first_shown_at=_dt(r[4]), last_shown_at=_dt(r[5]))
+            for r in rows
+        ]
+
+    def by_prompt_version(
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        model_version: str | None = None,
+    ) -> list[RewardAggregate]:
+        """Aggregates per prompt version (key None = catalogue tips), optionally within one model version."""
+        return self.aggregate("prompt_version", since=since, until=until, model_version=model_version)
+
+    def by_model_version(
+        self, *, since: datetime | None = None, until: datetime | None = None,
+        prompt_version: str | None = None,
+    ) -> list[RewardAggregate]:
+        """Aggregates per model version, optionally within one prompt version."""
+        return self.aggregate("model_version", since=since, until=until, prompt_version=prompt_version)
