@@ -96,6 +96,9 @@ def _column(name: str, path: str, kind: str = "string", priority: int = 0) -> di
     return column
 
 
+AGE_COLUMN: Final = {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
 def _crd(
     kind: str,
     plural: str,
@@ -133,7 +136,7 @@ def _crd(
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [*columns, _column("Age", ".metadata.creationTimestamp", "date")],
+                    "additionalPrinterColumns": [*columns, AGE_COLUMN],
                     "schema": {"openAPIV3Schema": root},
                 }
             ],
@@ -153,7 +156,9 @@ def prompt_version_crd() -> dict[str, Any]:
         _column("Hash", ".status.contentHash", priority=1),
         _column("Model", ".spec.model.model", priority=1),
     ]
-    rules = [{"rule": "self.metadata.name == self.spec.version", "message": "metadata.name must equal spec.version"}]
+    rules = [
+        {"rule": "self.metadata.name == self.spec.version", "message": "name must equal spec.version"}
+    ]
     status = openapi_schema(crds.PromptVersionStatus, keep_defaults=False)
     return _crd(crds.PROMPT_VERSION_KIND, crds.PROMPT_VERSION_PLURAL, "pv", spec, status, columns, rules)
 
@@ -194,13 +199,17 @@ def write(directory: Path = CRD_DIR) -> list[Path]:
     return paths
 
 
+def _current(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
+
+
 def main() -> None:
     """Command-line entry: regenerate, or with ``--check`` fail when the files differ."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when manifests/crds/ is out of date")
     args = parser.parse_args()
     if args.check:
-        stale = [n for n, text in rendered().items() if not (CRD_DIR / n).is_file() or (CRD_DIR / n).read_text() != text]
+        stale = [n for n, text in rendered().items() if _current(CRD_DIR / n) != text]
         if stale:
             raise SystemExit(f"out of date: {', '.join(stale)}; run python -m operators.crdgen")
         return

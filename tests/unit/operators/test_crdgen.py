@@ -25,7 +25,7 @@ def test_committed_crds_match_the_contracts() -> None:
     for name, text in crdgen.rendered().items():
         path = crdgen.CRD_DIR / name
         assert path.is_file(), f"{path} missing: run python -m operators.crdgen"
-        assert path.read_text() == text, f"{name} drifted from contracts/crds.py: run python -m operators.crdgen"
+        assert path.read_text() == text, f"{name} drifted: run python -m operators.crdgen"
 
 
 def test_schemas_are_structural() -> None:
