@@ -11,12 +11,9 @@ The binaries come from ``scripts/k8s-tools.sh``, which builds them once per pinn
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import ipaddress
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -27,22 +24,20 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tipsml.devcluster_pki import write_credentials, write_file, write_kubeconfig
+
+if TYPE_CHECKING:
+    from kubernetes.client import ApiClient
 
 BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the repository root to build them"
 TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
 VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
 HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
-CONTEXT = "tipsml-dev"
 
 
 class DevClusterError(Exception):
@@ -51,6 +46,10 @@ class DevClusterError(Exception):
 
 class BinariesMissingError(DevClusterError):
     """The control-plane tools are not built yet; the message says how to build them."""
+
+
+class ToolError(DevClusterError):
+    """kubectl or helm exited non-zero; the message carries the command and its stderr."""
 
 
 class StartupError(DevClusterError):
@@ -146,6 +145,39 @@ class DevCluster:
         """Ask ``/readyz`` once; false while starting or after stopping."""
         return _readyz(self.server, self.ca_file, self.token, timeout=2.0)
 
+    def api_client(self) -> ApiClient:
+        """A new Python client for this cluster (one per caller, so closing it breaks nobody else)."""
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+    def tool_env(self) -> dict[str, str]:
+        """Environment for kubectl and helm: this cluster, the pinned tools first, helm state kept here."""
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        env["PATH"] = f"{self.binaries.kubectl.parent}{os.pathsep}{env.get('PATH', '')}"
+        for kind in ("CACHE", "CONFIG", "DATA"):
+            env[f"HELM_{kind}_HOME"] = str(self.state_dir / "helm" / kind.lower())
+        return env
+
+    def run(
+        self, tool: str, *args: str | Path, input: str | None = None, check: bool = True, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``kubectl`` or ``helm`` on this cluster; a failure raises :class:`ToolError` if ``check``."""
+        binary = {"kubectl": self.binaries.kubectl, "helm": self.binaries.helm}[tool]
+        argv = [str(binary), *map(str, args)]
+        result = subprocess.run(
+            argv,
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.tool_env(),
+            timeout=timeout,
+            check=False,
+        )
+        if check and result.returncode != 0:
+            raise ToolError(f"{tool} {' '.join(argv[1:])} exited {result.returncode}:\n{result.stderr}")
+        return result
+
     def _exe(self, name: str) -> Path:
         return self.binaries.kube_apiserver if name == "kube-apiserver" else self.binaries.etcd
 
@@ -161,7 +193,7 @@ class DevCluster:
             "bin_dir": str(self.binaries.etcd.parent),
             "pids": self.pids,
         }
-        _write(self.state_dir / "cluster.json", json.dumps(record, indent=2) + "\n")
+        write_file(self.state_dir / "cluster.json", json.dumps(record, indent=2) + "\n")
 
     @classmethod
     def load(cls, state_dir: Path) -> DevCluster:
@@ -197,7 +229,7 @@ def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevClus
         elif path.exists():
             path.unlink()
     state_dir.mkdir(parents=True, exist_ok=True)
-    token = _write_credentials(state_dir)
+    token = write_credentials(state_dir)
     etcd_port, peer_port, api_port = _free_ports(3)
     server = f"https://127.0.0.1:{api_port}"
     kubeconfig, ca_file = state_dir / "kubeconfig", state_dir / "ca.crt"
@@ -226,7 +258,7 @@ def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevClus
             "--allow-privileged=true", "--disable-admission-plugins=ServiceAccount",
             "--enable-priority-and-fairness=false", "--profiling=false", "--endpoint-reconciler-type=none",
         ])  # fmt: skip
-        _write_kubeconfig(cluster)
+        write_kubeconfig(cluster.kubeconfig, cluster.server, cluster.ca_file, cluster.token)
         _wait_ready(cluster, timeout)
     except BaseException:
         cluster.stop()
@@ -286,16 +318,21 @@ def _readyz(server: str, ca_file: Path, token: str, timeout: float) -> bool:
 
 def _stop_pid(pid: int, exe: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
     """Stop ``pid`` only if it still runs ``exe``, so a recycled PID is never signalled."""
-    if not _runs(pid, exe):
+
+    def alive() -> bool:
         if proc is not None:
-            proc.poll()
+            return proc.poll() is None
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # reaps it when it is our own child, else not ours to reap
+        return _runs(pid, exe)
+
+    if not _runs(pid, exe):
+        alive()
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            return
-        if proc is None and not _runs(pid, exe):
+        if not alive():
             return
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
@@ -325,102 +362,6 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in socks:
             sock.close()
-
-
-def _write_credentials(state_dir: Path) -> str:
-    """Write a CA, the API server's serving pair, the service-account key and the token file."""
-    now = datetime.now(UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tipsml-dev-ca")])
-    ca_cert = (
-        _cert_builder(ca_name, ca_name, ca_key.public_key(), now)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    names: list[x509.GeneralName] = [
-        x509.DNSName(dns)
-        for dns in ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
-    ]
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1")]
-    server_cert = (
-        _cert_builder(
-            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
-            ca_name,
-            server_key.public_key(),
-            now,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_key_usage(cert_sign=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    token = secrets.token_urlsafe(32)
-    pem = serialization.Encoding.PEM
-    _write(state_dir / "ca.crt", ca_cert.public_bytes(pem))
-    _write(state_dir / "apiserver.crt", server_cert.public_bytes(pem))
-    _write(state_dir / "apiserver.key", _private_pem(server_key), secret=True)
-    _write(state_dir / "sa.key", _private_pem(sa_key), secret=True)
-    public = sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo)
-    _write(state_dir / "sa.pub", public)
-    _write(state_dir / "tokens.csv", f'{token},admin,admin,"system:masters"\n', secret=True)
-    _write(state_dir / "token", token + "\n", secret=True)
-    return token
-
-
-def _cert_builder(
-    subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey, now: datetime
-) -> x509.CertificateBuilder:
-    return (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer)
-        .public_key(key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=30))
-    )
-
-
-def _key_usage(cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=True, content_commitment=False, key_encipherment=not cert_sign,
-        data_encipherment=False, key_agreement=False, key_cert_sign=cert_sign, crl_sign=cert_sign,
-        encipher_only=False, decipher_only=False,
-    )  # fmt: skip
-
-
-def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def _write_kubeconfig(cluster: DevCluster) -> None:
-    ca_data = base64.b64encode(cluster.ca_file.read_bytes()).decode()
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [
-            {"name": CONTEXT, "cluster": {"server": cluster.server, "certificate-authority-data": ca_data}}
-        ],
-        "users": [{"name": "admin", "user": {"token": cluster.token}}],
-        "contexts": [
-            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "admin", "namespace": "default"}}
-        ],
-        "current-context": CONTEXT,
-    }
-    _write(cluster.kubeconfig, yaml.safe_dump(config, sort_keys=False), secret=True)
-
-
-def _write(path: Path, data: str | bytes, secret: bool = False) -> None:
-    raw = data.encode() if isinstance(data, str) else data
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if secret else 0o644)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(raw)
 
 
 # --- `tipsml dev-cluster` ---------------------------------------------------------------------------

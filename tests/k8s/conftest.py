@@ -7,99 +7,52 @@ each test gets its own namespace so tests never see each other's objects. The to
 
 from __future__ import annotations
 
-import os
+import functools
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 
-from tipsml.devcluster import Binaries, DevCluster, DevClusterError, find_bin_dir, read_versions, running
+from tipsml.devcluster import Binaries, DevCluster, DevClusterError, find_bin_dir, read_versions, start
 
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-PINS = read_versions(REPO / "scripts" / "k8s-versions.env")
 
-
-@dataclass
-class K8sCluster:
-    """What a test needs from the session's control plane."""
-
-    cluster: DevCluster
-    home: Path
-
-    @property
-    def kubeconfig(self) -> Path:
-        return self.cluster.kubeconfig
-
-    @property
-    def server(self) -> str:
-        return self.cluster.server
-
-    @property
-    def binaries(self) -> Binaries:
-        return self.cluster.binaries
-
-    def api_client(self) -> client.ApiClient:
-        """A fresh client per call, so a test may close its own without breaking others."""
-        return config.new_client_from_config(config_file=str(self.kubeconfig))
-
-    def env(self) -> dict[str, str]:
-        """Environment for kubectl/helm subprocesses: this cluster, and helm's state kept out of ``~``."""
-        env = dict(os.environ)
-        env["KUBECONFIG"] = str(self.kubeconfig)
-        env["PATH"] = f"{self.binaries.kubectl.parent}{os.pathsep}{env.get('PATH', '')}"
-        for kind in ("CACHE", "CONFIG", "DATA"):
-            env[f"HELM_{kind}_HOME"] = str(self.home / f"helm-{kind.lower()}")
-        return env
-
-
-class Tool:
-    """Runs kubectl or helm against the session's cluster and returns the completed process."""
-
-    def __init__(self, binary: Path, cluster: K8sCluster) -> None:
-        self._binary = binary
-        self._cluster = cluster
-
-    def __call__(
-        self, *args: str | Path, input: str | None = None, check: bool = True, timeout: float = 60
-    ) -> subprocess.CompletedProcess[str]:
-        argv = [str(self._binary), *(str(a) for a in args)]
-        result = subprocess.run(
-            argv,
-            input=input,
-            capture_output=True,
-            text=True,
-            env=self._cluster.env(),
-            timeout=timeout,
-            check=False,
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr}", pytrace=False)
-        return result
+# kubectl(...) / helm(...): run the pinned tool against the session's cluster (raises ToolError on failure).
+ToolRunner = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.fixture(scope="session")
-def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[K8sCluster]:
-    """Start etcd + kube-apiserver once per session; stop both (no process left) at the end."""
+def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster]:
+    """Start etcd + kube-apiserver once per session; stop both (no process left) at the end.
+
+    Use ``k8s_cluster.kubeconfig``, ``k8s_cluster.api_client()`` (a new kubernetes ``ApiClient``),
+    ``k8s_cluster.tool_env()`` for subprocesses, and ``k8s_cluster.server``.
+    """
+    problem = ""
     try:
         binaries = Binaries.in_dir(find_bin_dir(start=REPO))
     except DevClusterError as e:
-        pytest.fail(f"k8s tools missing: {e}", pytrace=False)
-    home = tmp_path_factory.mktemp("k8s")
+        problem = f"k8s tools missing: {e}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     try:
-        with running(home / "control-plane", binaries) as cluster:
-            yield K8sCluster(cluster, home)
+        cluster = start(tmp_path_factory.mktemp("k8s"), binaries)
     except DevClusterError as e:
-        pytest.fail(f"control plane did not start: {e}", pytrace=False)
+        problem = f"control plane did not start: {e}"
+    if problem:
+        pytest.fail(problem, pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture
-def k8s_namespace(k8s_cluster: K8sCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+def k8s_namespace(k8s_cluster: DevCluster, request: pytest.FixtureRequest) -> Iterator[str]:
     """A namespace of the test's own, named after the test so leftovers are easy to trace.
 
     Deleting it only marks it ``Terminating`` (no namespace controller runs), which is enough:
@@ -115,18 +68,24 @@ def k8s_namespace(k8s_cluster: K8sCluster, request: pytest.FixtureRequest) -> It
 
 
 @pytest.fixture
-def kubectl(k8s_cluster: K8sCluster) -> Tool:
-    """The pinned kubectl, already pointed at the session's cluster."""
-    return Tool(k8s_cluster.binaries.kubectl, k8s_cluster)
+def kubectl(k8s_cluster: DevCluster) -> ToolRunner:
+    """The pinned kubectl, already pointed at the session's cluster: ``kubectl("get", "ns")``."""
+    return functools.partial(k8s_cluster.run, "kubectl")
 
 
 @pytest.fixture
-def helm(k8s_cluster: K8sCluster) -> Tool:
-    """The pinned helm, already pointed at the session's cluster."""
-    return Tool(k8s_cluster.binaries.helm, k8s_cluster)
+def helm(k8s_cluster: DevCluster) -> ToolRunner:
+    """The pinned helm, already pointed at the session's cluster (its cache and config kept apart)."""
+    return functools.partial(k8s_cluster.run, "helm")
+
+
+@pytest.fixture(scope="session")
+def k8s_pins() -> dict[str, str]:
+    """The pinned versions (``K8S_VERSION``, ``ETCD_VERSION``, ``HELM_VERSION``) of the tools."""
+    return read_versions(REPO / "scripts" / "k8s-versions.env")
 
 
 @pytest.fixture
 def k8s_fixtures() -> Path:
     """The folder of YAML (CRDs and objects) shared by the k8s tests."""
-    return FIXTURES
+    return REPO / "tests" / "k8s" / "fixtures"

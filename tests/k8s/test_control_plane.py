@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +14,11 @@ import yaml
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from .conftest import PINS, K8sCluster, Tool
+from tipsml.devcluster import DevCluster, ToolError
 
 pytestmark = pytest.mark.k8s
 
+Tool = Callable[..., subprocess.CompletedProcess[str]]
 WIDGETS = {"group": "tests.tipsml.io", "version": "v1", "plural": "widgets"}
 
 
@@ -35,12 +38,12 @@ def _widget(name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "tests.tipsml.io/v1", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
 
 
-def test_server_reports_the_pinned_release(kubectl: Tool) -> None:
+def test_server_reports_the_pinned_release(kubectl: Tool, k8s_pins: dict[str, str]) -> None:
     version = json.loads(kubectl("get", "--raw", "/version").stdout)
-    assert version["gitVersion"] == PINS["K8S_VERSION"]
+    assert version["gitVersion"] == k8s_pins["K8S_VERSION"]
 
 
-def test_configmap_create_get_watch(k8s_cluster: K8sCluster, k8s_namespace: str) -> None:
+def test_configmap_create_get_watch(k8s_cluster: DevCluster, k8s_namespace: str) -> None:
     with k8s_cluster.api_client() as api:
         core = client.CoreV1Api(api)
         start = core.list_namespaced_config_map(k8s_namespace).metadata.resource_version
@@ -61,7 +64,7 @@ def test_configmap_create_get_watch(k8s_cluster: K8sCluster, k8s_namespace: str)
 
 
 def test_crd_schema_rejects_a_bad_object(
-    k8s_cluster: K8sCluster, k8s_namespace: str, kubectl: Tool, k8s_fixtures: Path
+    k8s_cluster: DevCluster, k8s_namespace: str, kubectl: Tool, k8s_fixtures: Path
 ) -> None:
     kubectl("apply", "-f", k8s_fixtures / "widget-crd.yaml")
     with k8s_cluster.api_client() as api:
@@ -82,12 +85,11 @@ def test_kubectl_sees_the_same_schema(kubectl: Tool, k8s_namespace: str, k8s_fix
     kubectl("apply", "-f", k8s_fixtures / "widget-crd.yaml")
     kubectl("wait", "--for=condition=Established", "crd/widgets.tests.tipsml.io", "--timeout=30s")
     bad = yaml.safe_dump(_widget("no-size", {"replicas": 1}))
-    result = kubectl("apply", "-n", k8s_namespace, "-f", "-", input=bad, check=False)
-    assert result.returncode != 0
-    assert "spec.size: Required value" in result.stderr
+    with pytest.raises(ToolError, match="spec.size: Required value"):
+        kubectl("apply", "-n", k8s_namespace, "-f", "-", input=bad)
 
 
-def test_server_side_apply_conflict(k8s_cluster: K8sCluster, k8s_namespace: str) -> None:
+def test_server_side_apply_conflict(k8s_cluster: DevCluster, k8s_namespace: str) -> None:
     def apply(manager: str, value: str, force: bool = False) -> client.V1ConfigMap:
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"k": value}}
         return core.patch_namespaced_config_map(
@@ -131,8 +133,10 @@ def test_kserve_inferenceservice_crd_accepts_an_isvc(
     assert got["spec"] == isvc["spec"]
 
 
-def test_helm_installs_a_chart(helm: Tool, kubectl: Tool, k8s_namespace: str, tmp_path: Path) -> None:
-    assert helm("version", "--short").stdout.startswith(PINS["HELM_VERSION"])
+def test_helm_installs_a_chart(
+    helm: Tool, kubectl: Tool, k8s_namespace: str, tmp_path: Path, k8s_pins: dict[str, str]
+) -> None:
+    assert helm("version", "--short").stdout.startswith(k8s_pins["HELM_VERSION"])
     chart = tmp_path / "hello"
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: hello\nversion: 0.1.0\n")
