@@ -1,0 +1,29 @@
+"""Names of the Prometheus metrics the scorer exposes and the rollout gates read.
+
+The scorer (champion, canary or shadow) exports these on ``/metrics``; the operator's metrics providers
+query them (through Prometheus in a cluster, by scraping locally). Every series carries the labels
+``model_version`` and ``role`` (:data:`ROLES`). Keeping the names here means a rename breaks both sides'
+tests instead of silently starving a gate of samples.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+REQUESTS_TOTAL: Final = "tipsml_scorer_requests_total"
+"""Counter: scoring requests handled."""
+ERRORS_TOTAL: Final = "tipsml_scorer_errors_total"
+"""Counter: requests answered with a 5xx (bad input, a 4xx, is the caller's error and not counted)."""
+LATENCY_SECONDS: Final = "tipsml_scorer_latency_seconds"
+"""Histogram: end-to-end predict latency."""
+SCORE: Final = "tipsml_scorer_score"
+"""Histogram: every score returned (buckets :data:`SCORE_BUCKETS`), for population stability (PSI)."""
+RANK_AGREEMENT: Final = "tipsml_scorer_rank_agreement"
+"""Summary (shadow only): Kendall tau between the shadow's and the champion's ranking of one request."""
+
+LABEL_MODEL_VERSION: Final = "model_version"
+LABEL_ROLE: Final = "role"
+ROLES: Final = ("champion", "canary", "shadow")
+
+SCORE_BUCKETS: Final = tuple(round(i / 10, 1) for i in range(1, 10)) + (float("inf"),)
+"""Upper bounds of the score histogram; scores are probabilities in [0, 1]."""
