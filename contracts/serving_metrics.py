@@ -27,3 +27,8 @@ ROLES: Final = ("champion", "canary", "shadow")
 
 SCORE_BUCKETS: Final = tuple(round(i / 10, 1) for i in range(1, 10)) + (float("inf"),)
 """Upper bounds of the score histogram; scores are probabilities in [0, 1]."""
+
+REWARDS_SHOWN_TOTAL: Final = "tipsml_rewards_shown_total"
+"""Counter (feedback consumer): tips shown, labelled ``model_version``; the canary gate's denominator."""
+REWARDS_POSITIVE_TOTAL: Final = "tipsml_rewards_positive_total"
+"""Counter (feedback consumer): shown tips whose reaction was positive, labelled ``model_version``."""
