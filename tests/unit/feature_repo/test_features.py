@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+
+from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
+from contracts.events import AppOpened, TaskCompleted, TaskSynced, TipReaction, TipShown
+from contracts.prompt_context import MAX_OPEN_TASKS
+from contracts.task_state import decode_task_views, encode_task_views
+from feature_repo.features import (
+    MODEL_FEATURES,
+    ActivityReplay,
+    OpenCount,
+    ShownTip,
+    TaskRecord,
+    apply_task_event,
+    category_affinity,
+    local_hour,
+    scoring_inputs,
+    scoring_inputs_batch,
+    smoothed_rate,
+    task_views,
+    tip_stats,
+    user_activity,
+)
+
+NOW = datetime(2025, 3, 31, 12, 0, tzinfo=UTC)
+
+
+def synced(
+    task: str,
+    at: datetime,
+    status: TaskStatus = TaskStatus.OPEN,
+    eid: str | None = None,
+    due: datetime | None = None,
+) -> TaskSynced:
+    return TaskSynced(
+        event_id=eid or f"e-{task}-{at.timestamp()}",
+        occurred_at=at,
+        user_id="u1",
+        task_id=task,
+        status=status,
+        category=TaskCategory.WORK,
+        title="secret title " * 20,
+        due_at=due,
+    )
+
+
+def test_model_features_are_unique_and_stable() -> None:
+    assert len(set(MODEL_FEATURES)) == len(MODEL_FEATURES)
+    assert MODEL_FEATURES[0] == "completion_rate"
+
+
+def test_local_hour_uses_device_offset() -> None:
+    ev = AppOpened(
+        event_id="a",
+        occurred_at=datetime(2025, 3, 1, 23, 30, tzinfo=UTC),
+        user_id="u",
+        platform=Platform.IOS,
+        tz_offset_minutes=90,
+    )
+    assert local_hour(ev) == 1
+    west = ev.model_copy(update={"tz_offset_minutes": -600})
+    assert local_hour(west) == 13
+
+
+def test_task_events_last_writer_wins_and_completion_sticks() -> None:
+    t1 = apply_task_event(None, synced("t", NOW - timedelta(hours=3)))
+    assert t1 is not None and t1.status is TaskStatus.OPEN and t1.title is not None and len(t1.title) <= 120
+    done = TaskCompleted(
+        event_id="c",
+        occurred_at=NOW - timedelta(hours=1),
+        user_id="u1",
+        task_id="t",
+        category=TaskCategory.WORK,
+    )
+    t2 = apply_task_event(t1, done)
+    assert t2 is not None and t2.status is TaskStatus.DONE and t2.completed_at == done.occurred_at
+    assert t2.first_seen_at == t1.first_seen_at
+    assert apply_task_event(t2, synced("t", NOW - timedelta(hours=2))) is None
+
+
+def test_user_activity_windows() -> None:
+    tasks = [
+        TaskRecord(
+            "a",
+            TaskCategory.WORK,
+            TaskStatus.DONE,
+            TaskPriority.HIGH,
+            NOW - timedelta(days=3),
+            NOW - timedelta(days=1),
+            completed_at=NOW - timedelta(days=1),
+        ),
+        TaskRecord(
+            "b",
+            TaskCategory.WORK,
+            TaskStatus.OPEN,
+            TaskPriority.LOW,
+            NOW - timedelta(days=2),
+            NOW - timedelta(days=2),
+        ),
+        TaskRecord(
+            "old",
+            TaskCategory.HOME,
+            TaskStatus.DONE,
+            TaskPriority.LOW,
+            NOW - timedelta(days=60),
+            NOW - timedelta(days=20),
+            completed_at=NOW - timedelta(days=20),
+        ),
+        TaskRecord(
+            "future",
+            TaskCategory.HOME,
+            TaskStatus.OPEN,
+            TaskPriority.LOW,
+            NOW + timedelta(days=1),
+            NOW + timedelta(days=1),
+        ),
+    ]
+    opens = [
+        OpenCount(date(2025, 3, 30), 9, 3),
+        OpenCount(date(2025, 3, 29), 20, 2),
+        OpenCount(date(2025, 1, 1), 20, 50),
+    ]
+    shown = [
+        ShownTip("x", TaskCategory.WORK, NOW - timedelta(days=1), True),
+        ShownTip("y", TaskCategory.WORK, NOW - timedelta(days=10), False),
+        ShownTip("z", TaskCategory.WORK, NOW - timedelta(days=40), True),
+    ]
+    f = user_activity(tasks, opens, shown, NOW)
+    assert f == {
+        "user_completion_rate_30d": 0.5,
+        "user_preferred_hour": 9,
+        "user_active_days_30d": 2,
+        "user_tip_volume_7d": 1,
+        "user_like_rate_30d": 0.5,
+        "user_open_tasks": 1,
+        "user_completed_7d": 1,
+    }
+    empty = user_activity([], [], [], NOW)
+    assert empty["user_completion_rate_30d"] is None and empty["user_preferred_hour"] is None
+
+
+def test_smoothed_rates() -> None:
+    assert smoothed_rate(0, 0) == 0.2
+    assert tip_stats(100, 50, TaskCategory.HOME)["tip_like_rate_smoothed"] == smoothed_rate(50, 100)
+    assert tip_stats(1, 0, None)["tip_category"] == ""
+    assert category_affinity(10, 10, 2)["uc_affinity"] == 0.6
+
+
+def test_task_views_bounded_newest_first_and_roundtrip() -> None:
+    tasks = [
+        TaskRecord(
+            f"t{i}",
+            TaskCategory.WORK,
+            TaskStatus.OPEN,
+            TaskPriority.LOW,
+            NOW - timedelta(hours=i),
+            NOW - timedelta(hours=i),
+            due_at=NOW + timedelta(hours=10),
+        )
+        for i in range(12)
+    ]
+    tasks.append(
+        TaskRecord(
+            "d",
+            TaskCategory.HOME,
+            TaskStatus.DONE,
+            TaskPriority.LOW,
+            NOW - timedelta(days=1),
+            NOW - timedelta(hours=1),
+            completed_at=NOW - timedelta(hours=1),
+        )
+    )
+    views = task_views(tasks, NOW)
+    open_tasks = decode_task_views(views["open_tasks_json"])
+    assert [t.task_id for t in open_tasks] == [f"t{i}" for i in range(MAX_OPEN_TASKS)]
+    assert open_tasks[0].due_in_hours == 10.0
+    shifted = decode_task_views(views["open_tasks_json"], pushed_at=NOW, now=NOW + timedelta(hours=4))
+    assert shifted[0].due_in_hours == 6.0
+    assert [t.task_id for t in decode_task_views(views["recent_completed_json"])] == ["d"]
+    assert decode_task_views(None) == [] and json.loads(encode_task_views([])) == []
+
+
+def test_scoring_inputs_prefers_profile_and_fills_defaults() -> None:
+    row = {
+        "completion_rate_30d": 0.9,
+        "user_completion_rate_30d": 0.1,
+        "user_like_rate_30d": 0.4,
+        "uc_affinity": 0.5,
+        "tip_impressions": None,
+        "notifications_enabled": True,
+        "preferred_hour": None,
+        "user_preferred_hour": 7,
+    }
+    x = scoring_inputs(row)
+    assert list(x) == list(MODEL_FEATURES)
+    assert x["completion_rate"] == 0.9 and x["like_rate"] == 0.4 and x["hour_preferred"] == 7.0
+    assert (
+        abs(x["affinity_lift"] - 0.1) < 1e-12
+        and x["notifications_on"] == 1.0
+        and x["tip_impressions_log"] == 0.0
+    )
+    batch = scoring_inputs_batch({k: [v, None] for k, v in row.items()})
+    assert batch["completion_rate"] == [0.9, 0.5]
+
+
+def test_replay_matches_the_rules_and_dedupes() -> None:
+    t0 = NOW - timedelta(days=2)
+    events = [
+        synced("a", t0),
+        synced("a", t0),
+        TaskCompleted(
+            event_id="c",
+            occurred_at=t0 + timedelta(hours=1),
+            user_id="u1",
+            task_id="a",
+            category=TaskCategory.WORK,
+        ),
+        AppOpened(event_id="o1", occurred_at=t0, user_id="u1", platform=Platform.WEB),
+        TipShown(
+            event_id="s1",
+            occurred_at=t0,
+            user_id="u1",
+            request_id="r",
+            tip_id="x",
+            category=TaskCategory.WORK,
+            model_version="m",
+        ),
+        TipReaction(
+            event_id="r1",
+            occurred_at=t0 + timedelta(minutes=1),
+            user_id="u1",
+            request_id="r",
+            tip_id="x",
+            reaction=Reaction.ACTED,
+        ),
+    ]
+    replay = ActivityReplay()
+    replay.apply(reversed(events))
+    replay.apply(events)
+    tasks, opens, shown = replay.user_records("u1")
+    f = user_activity(tasks, opens, shown, NOW)
+    assert f["user_completion_rate_30d"] == 1.0 and f["user_like_rate_30d"] == 1.0
+    assert f["user_active_days_30d"] == 1 and f["user_preferred_hour"] == 12
