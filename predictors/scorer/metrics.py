@@ -1,0 +1,45 @@
+"""The scorer's Prometheus series (names in ``contracts.serving_metrics``, read by the rollout gates).
+
+In-process counters only: exporting them on ``/metrics`` is not a side effect of a request.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+
+from contracts import serving_metrics as names
+
+_LABELS = (names.LABEL_MODEL_VERSION, names.LABEL_ROLE)
+
+REQUESTS = Counter(names.REQUESTS_TOTAL.removesuffix("_total"), "Scoring requests handled.", _LABELS)
+ERRORS = Counter(names.ERRORS_TOTAL.removesuffix("_total"), "Scoring requests answered with a 5xx.", _LABELS)
+LATENCY = Histogram(
+    names.LATENCY_SECONDS,
+    "End-to-end predict latency (feature read + scoring).",
+    _LABELS,
+    buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
+)
+SCORES = Histogram(names.SCORE, "Every score returned.", _LABELS, buckets=names.SCORE_BUCKETS)
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerMetrics:
+    """The series bound to one model version and role, so the request path only observes."""
+
+    requests: Counter
+    errors: Counter
+    latency: Histogram
+    scores: Histogram
+
+    @classmethod
+    def bind(cls, model_version: str, role: str) -> ScorerMetrics:
+        """Children of the module-level series for this version and role."""
+        labels = {names.LABEL_MODEL_VERSION: model_version, names.LABEL_ROLE: role}
+        return cls(
+            REQUESTS.labels(**labels),
+            ERRORS.labels(**labels),
+            LATENCY.labels(**labels),
+            SCORES.labels(**labels),
+        )

@@ -1,0 +1,95 @@
+"""Validate scorer requests: V1 bodies against ``contracts.scorer``, V2 tensors against the feature list.
+
+Every rejection is an ``InvalidRequestError`` whose message names the field (``instances.0.candidates``,
+``inputs.tenure_days``), so the caller sees a 400 it can act on, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+
+from contracts.scorer import ScorerRequest
+from contracts.validation import FieldError, field_errors
+from predictors.scorer.errors import InvalidRequestError
+from predictors.scorer.model_store import Matrix
+
+FEATURES_TENSOR = "features"
+"""V2 input name of a ``[rows, len(features)]`` matrix in serving feature order."""
+
+NUMERIC_V2_DATATYPES = frozenset(
+    {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "BOOL"}
+)
+
+
+def parse_v1(body: Any, max_candidates: int) -> ScorerRequest:
+    """A validated V1 request, or a 400 listing every bad field."""
+    try:
+        request = ScorerRequest.model_validate(body)
+    except ValidationError as e:
+        raise InvalidRequestError(field_errors(e)) from e
+    errors: list[FieldError] = []
+    for i, instance in enumerate(request.instances):
+        field = f"instances.{i}.candidates"
+        if len(instance.candidates) > max_candidates:
+            errors.append(
+                FieldError(field, f"at most {max_candidates} candidates, got {len(instance.candidates)}")
+            )
+        if len(set(instance.candidates)) != len(instance.candidates):
+            errors.append(FieldError(field, "candidates must be distinct tip ids"))
+    if errors:
+        raise InvalidRequestError(errors)
+    return request
+
+
+def _tensor(inp: Any, field: str) -> Matrix:
+    if inp.datatype not in NUMERIC_V2_DATATYPES:
+        raise InvalidRequestError([FieldError(field, f"datatype {inp.datatype} is not numeric")])
+    try:
+        return np.asarray(inp.as_numpy(), dtype=np.float64)
+    except (ValueError, TypeError) as e:
+        raise InvalidRequestError(
+            [FieldError(field, f"data does not fit shape {list(inp.shape)}: {e}")]
+        ) from e
+
+
+def parse_v2(inputs: Sequence[Any], features: Sequence[str], max_rows: int) -> Matrix:
+    """Rows to score from V2 inputs: one ``features`` matrix, or one 1-D tensor per feature name."""
+    if not inputs:
+        raise InvalidRequestError([FieldError("inputs", "at least one input tensor is required")])
+    if len(inputs) == 1 and inputs[0].name == FEATURES_TENSOR:
+        rows = _tensor(inputs[0], f"inputs.{FEATURES_TENSOR}")
+        if rows.ndim != 2 or rows.shape[1] != len(features):
+            raise InvalidRequestError(
+                [
+                    FieldError(
+                        f"inputs.{FEATURES_TENSOR}",
+                        f"shape must be [rows, {len(features)}], got {list(rows.shape)}",
+                    )
+                ]
+            )
+    else:
+        by_name = {inp.name: inp for inp in inputs}
+        errors = [
+            FieldError(f"inputs.{name}", "not a model feature") for name in by_name if name not in features
+        ]
+        errors += [
+            FieldError(f"inputs.{name}", "missing model feature") for name in features if name not in by_name
+        ]
+        if errors:
+            raise InvalidRequestError(errors)
+        columns = [_tensor(by_name[name], f"inputs.{name}").reshape(-1) for name in features]
+        lengths = {len(c) for c in columns}
+        if len(lengths) != 1:
+            raise InvalidRequestError(
+                [FieldError("inputs", f"feature tensors differ in length: {sorted(lengths)}")]
+            )
+        rows = np.column_stack(columns)
+    if rows.shape[0] == 0 or rows.shape[0] > max_rows:
+        raise InvalidRequestError(
+            [FieldError("inputs", f"between 1 and {max_rows} rows, got {rows.shape[0]}")]
+        )
+    return rows

@@ -1,0 +1,87 @@
+"""Wire settings into a running ``kserve.ModelServer``: build the scoring service, quiet logs, map errors.
+
+Server choices (see bench/scorer_load.py for the figures behind them):
+
+* ``enable_grpc=False``: the recommender speaks REST V1; a gRPC server is a second port and thread pool for
+  nobody.
+* ``enable_latency_logging=False`` and KServe/uvicorn loggers at WARNING (``TIPSML_LOG_LEVEL``): at INFO
+  KServe writes four lines per request (access, timing middleware, latency trace), its main cost.
+* one worker: the model and the category cache are per process; scale with replicas.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
+from predictors.scorer.errors import HTTP_STATUS
+from predictors.scorer.features import FeastFeatureSource
+from predictors.scorer.metrics import ScorerMetrics
+from predictors.scorer.model import TipScorer
+from predictors.scorer.model_store import load_model
+from predictors.scorer.service import ScoringService
+from predictors.scorer.settings import MODEL_NAME, Role, ScorerSettings
+
+NOISY_LOGGERS = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+def open_feature_store(settings: ScorerSettings) -> Any:
+    """The configured Feast store: a ``feature_store.yaml`` when given, else the local default."""
+    from feast import FeatureStore
+
+    if settings.feast_config is not None:
+        return FeatureStore(repo_path=str(settings.feast_config.parent), fs_yaml_file=settings.feast_config)
+    from feature_repo.config import open_store
+
+    return open_store(settings.state_dir)
+
+
+def metrics_role(settings: ScorerSettings) -> str:
+    """The ``role`` label of the serving metrics (``contracts.serving_metrics.ROLES``)."""
+    return settings.metrics_role or ("shadow" if settings.role is Role.SHADOW else "champion")
+
+
+def build_service(settings: ScorerSettings) -> ScoringService:
+    """Load the model (fatal on failure) and attach the feature source (checked by readiness)."""
+    from feature_repo.features import MODEL_FEATURES
+
+    model = load_model(
+        settings.model_uri,
+        settings.tracking_uri,
+        MODEL_FEATURES,
+        version=settings.model_version,
+        threads=settings.predict_threads,
+    )
+    source = FeastFeatureSource(
+        open_feature_store(settings), MODEL_FEATURES, transform=settings.feature_transform
+    )
+    return ScoringService(model, source, ScorerMetrics.bind(model.version, metrics_role(settings)))
+
+
+def quiet_logs(level: str) -> None:
+    """Set KServe's and uvicorn's loggers (configured by ``ModelServer``) and ours to ``level``."""
+    for name in (*NOISY_LOGGERS, "predictors"):
+        logging.getLogger(name).setLevel(level)
+
+
+def serve(settings: ScorerSettings) -> None:
+    """Load, then serve until SIGTERM (blocks)."""
+    import kserve
+    from kserve.model_server import app
+
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    scorer = TipScorer(MODEL_NAME, settings, lambda: build_service(settings))
+    scorer.load()
+    server = kserve.ModelServer(
+        http_port=settings.http_port,
+        workers=1,
+        enable_grpc=False,
+        enable_latency_logging=False,
+        enable_docs_url=False,
+        grace_period=5,
+    )
+    quiet_logs(settings.log_level)
+    install_error_handlers(app, HTTP_STATUS)
+    install_request_validation_handler(app)
+    server.start([scorer])

@@ -1,0 +1,101 @@
+"""Protocol-free scoring: read features, score, rank. KServe's model and the bench's bare app both wrap it.
+
+Everything here is synchronous and CPU-bound or a short feature-store read; callers run it off the event
+loop. Nothing here writes anywhere: the request path is stateless, so any replica answers any request and a
+shadow replica has no side effects.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from contracts.profile import ProfileFeatures
+from contracts.scorer import ScoredTip, ScorerInstance, ScorerPrediction, ScorerRequest, ScorerResponse
+from predictors.scorer.errors import FeatureStoreUnavailableError
+from predictors.scorer.metrics import ScorerMetrics
+from predictors.scorer.model_store import LoadedModel, Matrix, Scores
+
+
+class FeatureSource(Protocol):
+    """Online features laid out as model rows (one per candidate, columns in serving order)."""
+
+    def rows(self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None) -> Matrix:
+        """Rows for ``tip_ids``; raises ``FeatureStoreUnavailableError`` when the store cannot be read."""
+        ...
+
+    def probe(self) -> None:
+        """A cheap read that raises ``FeatureStoreUnavailableError`` when the store cannot be read."""
+        ...
+
+
+class ScoringService:
+    """A loaded model plus a feature source; tracks whether the feature store last answered."""
+
+    def __init__(self, model: LoadedModel, source: FeatureSource, metrics: ScorerMetrics) -> None:
+        self.model = model
+        self.source = source
+        self.metrics = metrics
+        self._store_ok = True
+        self._lock = threading.Lock()
+
+    @property
+    def store_ok(self) -> bool:
+        """False from a failed feature read until a probe succeeds."""
+        return self._store_ok
+
+    def _mark(self, ok: bool) -> None:
+        with self._lock:
+            self._store_ok = ok
+
+    def probe(self) -> bool:
+        """Re-check the feature store; readiness follows the answer."""
+        try:
+            self.source.probe()
+        except FeatureStoreUnavailableError:
+            self._mark(False)
+            return False
+        self._mark(True)
+        return True
+
+    def score_rows(self, rows: Matrix) -> Scores:
+        """Scores of already-assembled rows (V2 feature tensors)."""
+        scores = self.model.score(rows)
+        for s in scores:
+            self.metrics.scores.observe(float(s))
+        return scores
+
+    def _rank(self, instance: ScorerInstance) -> ScorerPrediction:
+        try:
+            rows = self.source.rows(instance.user_id, instance.candidates, instance.profile_features)
+        except FeatureStoreUnavailableError:
+            self._mark(False)
+            raise
+        scores = self.score_rows(rows)
+        order = np.argsort(-scores, kind="stable")
+        ranked = [
+            ScoredTip.model_construct(tip_id=instance.candidates[i], score=float(scores[i])) for i in order
+        ]
+        return ScorerPrediction.model_construct(
+            request_id=instance.request_id or uuid.uuid4().hex,
+            model_version=self.model.version,
+            scores=ranked,
+        )
+
+    def score_v1(self, request: ScorerRequest) -> dict[str, Any]:
+        """The V1 response body: each instance's candidates ranked, highest score first."""
+        start = time.perf_counter()
+        self.metrics.requests.inc()
+        try:
+            response = ScorerResponse.model_construct(predictions=[self._rank(i) for i in request.instances])
+        except Exception:
+            self.metrics.errors.inc()
+            raise
+        finally:
+            self.metrics.latency.observe(time.perf_counter() - start)
+        return response.model_dump()
