@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from kubernetes import client, watch
+from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
+from kubernetes.dynamic.exceptions import ConflictError
 
 from tipsml.devcluster import DevCluster, ToolError
 
@@ -90,30 +91,26 @@ def test_kubectl_sees_the_same_schema(kubectl: Tool, k8s_namespace: str, k8s_fix
 
 
 def test_server_side_apply_conflict(k8s_cluster: DevCluster, k8s_namespace: str) -> None:
-    def apply(manager: str, value: str, force: bool = False) -> client.V1ConfigMap:
+    def apply(manager: str, value: str, force: bool = False) -> Any:
         body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owned"}, "data": {"k": value}}
-        return core.patch_namespaced_config_map(
-            "owned",
-            k8s_namespace,
-            body,
-            field_manager=manager,
-            force=force,
-            _content_type="application/apply-patch+yaml",
+        return dyn.server_side_apply(
+            configmaps, body=body, namespace=k8s_namespace, field_manager=manager, force_conflicts=force
         )
 
     with k8s_cluster.api_client() as api:
-        core = client.CoreV1Api(api)
-        assert apply("alice", "one").data == {"k": "one"}
-        assert apply("alice", "two").data == {"k": "two"}
+        dyn = dynamic.DynamicClient(api)
+        configmaps = dyn.resources.get(api_version="v1", kind="ConfigMap")
+        assert apply("alice", "one").data.k == "one"
+        assert apply("alice", "two").data.k == "two"
 
-        with pytest.raises(ApiException) as caught:
+        with pytest.raises(ConflictError) as caught:
             apply("bob", "three")
         assert caught.value.status == 409
         assert 'conflict with "alice"' in json.loads(caught.value.body)["message"]
 
         taken = apply("bob", "three", force=True)
-        assert taken.data == {"k": "three"}
-        owners = {m.manager for m in taken.metadata.managed_fields if m.operation == "Apply"}
+        assert taken.data.k == "three"
+        owners = {m["manager"] for m in taken.metadata.managedFields if m["operation"] == "Apply"}
         assert owners == {"bob"}
 
 
