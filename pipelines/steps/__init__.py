@@ -1,0 +1,1 @@
+"""Plain functions behind each pipeline component; unit-testable without KFP."""

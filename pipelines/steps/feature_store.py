@@ -1,0 +1,101 @@
+"""Feast side of the pipeline: publish batch tables, retrieve point-in-time training features, materialize.
+
+Training and serving both read the ``tip_scoring`` feature service, so the model's inputs come out of the
+same on-demand transform (``feature_repo.features.scoring_inputs``) in both places.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Final
+
+import pandas as pd
+
+from contracts.profile import PROFILE_FEATURES
+from pipelines.errors import FeatureStoreError
+from pipelines.steps.feature_tables import TIMESTAMP, FeatureTables
+
+FEATURE_SERVICE: Final = "tip_scoring"
+ENTITY_COLUMNS: Final = ("user_id", "tip_id", "category")
+
+
+def open_store(state_root: Path) -> Any:
+    """The project's Feast store on ``state_root`` with every definition applied."""
+    from feature_repo.config import apply_definitions
+    from feature_repo.config import open_store as _open
+
+    try:
+        store = _open(state_root)
+        apply_definitions(store)
+    except Exception as e:  # noqa: BLE001 - Feast raises many unrelated types; all mean the same here
+        raise FeatureStoreError(f"cannot open the feature store under {state_root}: {e}") from e
+    return store
+
+
+def write_tables(tables: FeatureTables, state_root: Path) -> dict[str, Path]:
+    """Write each batch view's table where its Feast file source reads it."""
+    from feature_repo.config import feature_table_path
+
+    paths = {}
+    for view, frame in tables.views().items():
+        path = feature_table_path(state_root, view)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_parquet(path, index=False)
+        paths[view] = path
+    return paths
+
+
+def profile_request_columns(n: int) -> dict[str, Any]:
+    """The ``profile_features`` request data for historical rows: absent (the recommender's are not logged).
+
+    ``scoring_inputs`` then falls back to our own feature values, which is what serving does for any
+    profile feature the recommender leaves out.
+    """
+    dtypes = {"float": "float64", "int": "float64", "bool": "object", "string": "object"}
+    return {f.name: pd.Series([None] * n, dtype=dtypes[f.dtype]) for f in PROFILE_FEATURES}
+
+
+def historical_features(store: Any, entities: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time correct features of ``tip_scoring`` for each entity row at its ``event_timestamp``.
+
+    Extra columns of ``entities`` (request id, label, slices) ride along unchanged.
+    """
+    frame = entities.reset_index(drop=True)
+    request = pd.DataFrame(profile_request_columns(len(frame)))
+    entity_df = pd.concat([frame, request], axis=1)
+    try:
+        service = store.get_feature_service(FEATURE_SERVICE)
+        out: pd.DataFrame = store.get_historical_features(entity_df=entity_df, features=service).to_df()
+    except Exception as e:  # noqa: BLE001
+        raise FeatureStoreError(f"historical retrieval of {FEATURE_SERVICE} failed: {e}") from e
+    return out
+
+
+def materialize(store: Any, start: datetime, end: datetime, views: list[str]) -> None:
+    """Load the latest value of every entity up to ``end`` into the online store."""
+    try:
+        store.materialize(start_date=start, end_date=end, feature_views=views)
+    except Exception as e:  # noqa: BLE001
+        raise FeatureStoreError(f"materialize failed: {e}") from e
+
+
+def online_features(store: Any, rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """What serving reads for (user, tip, category) rows: the skew check's other side."""
+    request = profile_request_columns(len(rows))
+    entity_rows = [
+        {
+            **{k: r[k] for k in ENTITY_COLUMNS},
+            **{k: (None if pd.isna(v.iloc[i]) else v.iloc[i]) for k, v in request.items()},
+        }
+        for i, r in enumerate(rows)
+    ]
+    try:
+        service = store.get_feature_service(FEATURE_SERVICE)
+        out: pd.DataFrame = store.get_online_features(features=service, entity_rows=entity_rows).to_df()
+    except Exception as e:  # noqa: BLE001
+        raise FeatureStoreError(f"online retrieval of {FEATURE_SERVICE} failed: {e}") from e
+    return out
+
+
+__all__ = ["TIMESTAMP", "historical_features", "materialize", "online_features", "open_store", "write_tables"]

@@ -1,0 +1,247 @@
+"""Replay the event log in time order into point-in-time feature tables, with the serving feature functions.
+
+At every impression the user's, the tip's and the (user, category) pair's features are snapshotted from
+the events strictly before it, with the functions of :mod:`feature_repo.features` the consumers also call;
+the row's ``event_timestamp`` is the impression time, so Feast's point-in-time join hands exactly that
+snapshot to the training row, and nothing that happened later. A last snapshot of every entity at the end
+of the log is what ``materialize`` loads into the online store for serving.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
+from contracts.events import AppOpened, TaskCompleted, TaskSynced
+from feature_repo.features import (
+    OpenCount,
+    ShownTip,
+    TaskRecord,
+    apply_task_event,
+    category_affinity,
+    category_completions,
+    local_hour,
+    tip_stats,
+    user_activity,
+    utc_day,
+)
+
+TIMESTAMP = "event_timestamp"
+_TYPE_ORDER = {"tip_shown": 0}
+"""Impressions sort first among events of the same instant: their snapshot must not see them."""
+
+
+@dataclass
+class FeatureTables:
+    """The three batch-sourced feature views plus the impressions they were snapshotted for."""
+
+    user_activity: pd.DataFrame
+    tip_stats: pd.DataFrame
+    user_category_affinity: pd.DataFrame
+    impressions: pd.DataFrame
+    """request_id, user_id, tip_id, category, event_timestamp, platform, tz_offset_minutes, first_seen_at."""
+    end: datetime
+
+    def views(self) -> dict[str, pd.DataFrame]:
+        """Feature view name → table, as Feast's file sources expect them."""
+        return {
+            "user_activity": self.user_activity,
+            "tip_stats": self.tip_stats,
+            "user_category_affinity": self.user_category_affinity,
+        }
+
+
+@dataclass
+class _User:
+    tasks: dict[str, TaskRecord] = field(default_factory=dict)
+    opens: Counter[tuple[Any, int]] = field(default_factory=Counter)
+    shown: dict[tuple[str, str], ShownTip] = field(default_factory=dict)
+    first_seen: datetime | None = None
+    platform: str | None = None
+    tz_offset: int | None = None
+
+
+@dataclass
+class _Replay:
+    users: dict[str, _User] = field(default_factory=dict)
+    tip_counts: dict[str, list[int]] = field(default_factory=dict)
+    tip_category: dict[str, str] = field(default_factory=dict)
+    uc_counts: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    positive: dict[tuple[str, str], tuple[str, str, bool]] = field(default_factory=dict)
+    """(request_id, tip_id) → (user_id, category, currently positive)."""
+
+    def user(self, user_id: str, at: datetime) -> _User:
+        u = self.users.get(user_id)
+        if u is None:
+            u = self.users[user_id] = _User(first_seen=at)
+        return u
+
+    def user_row(self, user_id: str, as_of: datetime) -> dict[str, Any]:
+        u = self.users[user_id]
+        opens = [OpenCount(day, hour, n) for (day, hour), n in u.opens.items()]
+        return {
+            "user_id": user_id,
+            TIMESTAMP: as_of,
+            **user_activity(u.tasks.values(), opens, u.shown.values(), as_of),
+        }
+
+    def tip_row(self, tip_id: str, as_of: datetime) -> dict[str, Any]:
+        impressions, positives = self.tip_counts.get(tip_id, [0, 0])
+        return {
+            "tip_id": tip_id,
+            TIMESTAMP: as_of,
+            **tip_stats(impressions, positives, self.tip_category.get(tip_id)),
+        }
+
+    def uc_row(
+        self, user_id: str, category: str, as_of: datetime, completions: Counter[TaskCategory]
+    ) -> dict[str, Any]:
+        impressions, positives = self.uc_counts.get((user_id, category), [0, 0])
+        done = completions.get(TaskCategory(category), 0)
+        return {
+            "user_id": user_id,
+            "category": category,
+            TIMESTAMP: as_of,
+            **category_affinity(impressions, positives, done),
+        }
+
+
+def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
+    """Build the contract object without re-validating: the log only holds events that passed validation."""
+    if r.type == "task_completed":
+        return TaskCompleted.model_construct(
+            event_id=r.event_id,
+            occurred_at=at,
+            user_id=r.user_id,
+            task_id=r.task_id,
+            category=TaskCategory(r.category),
+            on_time=None if pd.isna(r.on_time) else bool(r.on_time),
+        )
+    return TaskSynced.model_construct(
+        event_id=r.event_id,
+        occurred_at=at,
+        user_id=r.user_id,
+        task_id=r.task_id,
+        status=TaskStatus(r.status),
+        priority=TaskPriority(r.priority or "medium"),
+        category=TaskCategory(r.category),
+        title=None,
+        due_at=None if pd.isna(r.due_at) else r.due_at.to_pydatetime(),
+    )
+
+
+def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
+    """Fold the time-ordered events into point-in-time feature rows (see the module docstring)."""
+    ordered = events.assign(_o=events["type"].map(_TYPE_ORDER).fillna(1)).sort_values(
+        ["occurred_at", "_o", "event_id"], kind="stable"
+    )
+    rp = _Replay()
+    ua_rows: list[dict[str, Any]] = []
+    ts_rows: list[dict[str, Any]] = []
+    uc_rows: list[dict[str, Any]] = []
+    imp_rows: list[dict[str, Any]] = []
+    rows: Iterable[Any] = ordered.itertuples(index=False)
+    for r in rows:
+        at: datetime = r.occurred_at.to_pydatetime()
+        u = rp.user(r.user_id, at)
+        kind = r.type
+        if kind in ("task_synced", "task_completed"):
+            new = apply_task_event(u.tasks.get(r.task_id), _task_event(r, at))
+            if new is not None:
+                u.tasks[r.task_id] = new
+        elif kind == "app_opened":
+            ev = AppOpened.model_construct(
+                event_id=r.event_id,
+                occurred_at=at,
+                user_id=r.user_id,
+                platform=Platform(r.platform),
+                tz_offset_minutes=int(r.tz_offset_minutes or 0),
+            )
+            u.opens[(utc_day(at), local_hour(ev))] += 1
+            u.platform, u.tz_offset = r.platform, int(r.tz_offset_minutes or 0)
+        elif kind == "tip_shown":
+            cat = str(r.category)
+            ua_rows.append(rp.user_row(r.user_id, at))
+            ts_rows.append(rp.tip_row(r.tip_id, at))
+            uc_rows.append(rp.uc_row(r.user_id, cat, at, category_completions(u.tasks.values(), at)))
+            imp_rows.append(
+                {
+                    "request_id": r.request_id,
+                    "user_id": r.user_id,
+                    "tip_id": r.tip_id,
+                    "category": cat,
+                    TIMESTAMP: at,
+                    "platform": r.platform if isinstance(r.platform, str) else u.platform,
+                    "tz_offset_minutes": u.tz_offset,
+                    "first_seen_at": u.first_seen,
+                }
+            )
+            key = (r.request_id, r.tip_id)
+            u.shown[key] = ShownTip(r.tip_id, TaskCategory(cat), at, False)
+            rp.positive[key] = (r.user_id, cat, False)
+            rp.tip_category[r.tip_id] = cat
+            rp.tip_counts.setdefault(r.tip_id, [0, 0])[0] += 1
+            rp.uc_counts.setdefault((r.user_id, cat), [0, 0])[0] += 1
+        elif kind == "tip_reaction":
+            key = (r.request_id, r.tip_id)
+            if key not in rp.positive:
+                continue
+            owner, cat, was = rp.positive[key]
+            now = Reaction(r.reaction).is_positive
+            if now != was:
+                delta = 1 if now else -1
+                rp.positive[key] = (owner, cat, now)
+                rp.tip_counts[r.tip_id][1] += delta
+                rp.uc_counts[(owner, cat)][1] += delta
+                shown_user = rp.users[owner]
+                shown_user.shown[key] = replace(shown_user.shown[key], positive=now)
+    end = ordered["occurred_at"].iloc[-1].to_pydatetime() + timedelta(seconds=1)
+    pairs: dict[str, list[str]] = {}
+    for uid, cat in rp.uc_counts:
+        pairs.setdefault(uid, []).append(cat)
+    for user_id, u in rp.users.items():
+        ua_rows.append(rp.user_row(user_id, end))
+        completions = category_completions(u.tasks.values(), end)
+        uc_rows.extend(rp.uc_row(user_id, cat, end, completions) for cat in pairs.get(user_id, []))
+    ts_rows.extend(rp.tip_row(tip_id, end) for tip_id in rp.tip_counts)
+    return FeatureTables(
+        user_activity=_frame(ua_rows, ["user_id"]),
+        tip_stats=_frame(ts_rows, ["tip_id"]),
+        user_category_affinity=_frame(uc_rows, ["user_id", "category"]),
+        impressions=pd.DataFrame(imp_rows),
+        end=end,
+    )
+
+
+INT_FEATURES = frozenset(
+    {
+        "user_preferred_hour",
+        "user_active_days_30d",
+        "user_tip_volume_7d",
+        "user_open_tasks",
+        "user_completed_7d",
+        "tip_impressions",
+        "tip_positives",
+        "uc_impressions",
+        "uc_positives",
+        "uc_completions_30d",
+    }
+)
+"""Int64 in the feature views: stored as nullable integers so Feast reads the dtype it declares."""
+
+
+def _frame(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    frame[TIMESTAMP] = pd.to_datetime(frame[TIMESTAMP], utc=True)
+    for column in frame.columns:
+        if column in INT_FEATURES:
+            frame[column] = frame[column].astype("Int64")
+        elif column.endswith(("_rate_30d", "_smoothed", "_affinity")):
+            frame[column] = frame[column].astype("float64")
+    return frame.drop_duplicates([*keys, TIMESTAMP], keep="last").reset_index(drop=True)
