@@ -383,3 +383,19 @@ def _hold_for_pause(
         st.message = f"resumed in {st.phase.value}"
         decision.events.append(Event("Normal", "Resumed", st.message))
     return False
+
+
+def fail(
+    spec: ModelRolloutSpec,
+    status: ModelRolloutStatus,
+    *,
+    now: datetime,
+    generation: int | None,
+    reason: str,
+    message: str,
+) -> Decision:
+    """End the rollout as Failed (e.g. the candidate is not registered), undoing whatever it changed."""
+    decision = Decision(status=status.model_copy(deep=True))
+    decision.status.observed_generation = generation
+    _roll_back(spec, decision, now, generation, reason, message, failed=True)
+    return decision

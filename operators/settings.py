@@ -39,6 +39,8 @@ class OperatorSettings(BaseSettings):
     """The reward log SQLite file read by the local source (``LocalState().state_db`` on the local stack)."""
     analysis_interval_seconds: float = Field(default=30.0, gt=0)
     """How often a running rollout is re-analysed."""
+    retry_delay_seconds: float = Field(default=10.0, gt=0)
+    """Delay before kopf retries a handler that hit a temporary failure."""
     http_timeout_seconds: float = Field(default=10.0, gt=0)
     shadow_url_template: str = "http://{service}-predictor.{namespace}.svc.cluster.local/v1/models/{model}:predict"
     """Where KServe's inference logger of the champion sends mirrored requests (the shadow's predictor)."""

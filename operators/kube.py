@@ -1,0 +1,199 @@
+"""The operator's Kubernetes writes: the prompt registry ConfigMap, rollout status and Events' targets.
+
+Every write is safe to repeat. Read-modify-write updates carry the ``resourceVersion`` they read, so a
+concurrent writer makes the API server answer 409 and the update is re-read and re-applied
+(:func:`retry_conflicts`) instead of silently overwriting the other writer. The official client is
+synchronous; every call here runs in a worker thread so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
+from contracts import crds
+from operators.errors import KubernetesConflictError
+
+T = TypeVar("T")
+CONFLICT_ATTEMPTS: Final = 5
+ISVC: Final = {"group": "serving.kserve.io", "version": "v1beta1", "plural": "inferenceservices"}
+ROLLOUTS: Final = {"group": crds.GROUP, "version": crds.VERSION, "plural": crds.MODEL_ROLLOUT_PLURAL}
+
+
+def api_client() -> client.ApiClient:
+    """In a Pod the service account; elsewhere ``$KUBECONFIG`` / ``~/.kube/config``."""
+    try:
+        config.load_incluster_config()
+        return client.ApiClient()
+    except config.ConfigException:
+        return config.new_client_from_config()
+
+
+def is_status(error: BaseException, code: int) -> bool:
+    """Whether ``error`` is an API error with HTTP status ``code``."""
+    return isinstance(error, ApiException) and error.status == code
+
+
+async def retry_conflicts(update: Callable[[], T], what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
+    """Run the read-modify-write ``update`` in a thread, again from the read when it hits a 409."""
+    for attempt in range(attempts):
+        try:
+            return await asyncio.to_thread(update)
+        except ApiException as e:
+            if e.status != 409 or attempt == attempts - 1:
+                if e.status == 409:
+                    raise KubernetesConflictError(f"{what}: still conflicting after {attempts} tries") from e
+                raise
+            await asyncio.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
+
+
+class Kube:
+    """Typed access to the handful of objects the operator touches."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self.api = api
+        self.core = client.CoreV1Api(api)
+        self.objects = client.CustomObjectsApi(api)
+
+    # --- prompt registry ConfigMap ---------------------------------------------------------------
+
+    async def publish(self, namespace: str, name: str, key: str, value: str | None) -> None:
+        """Set (or with None remove) one registry key, creating the ConfigMap when missing."""
+
+        def update() -> None:
+            try:
+                cm = self.core.read_namespaced_config_map(name, namespace)
+            except ApiException as e:
+                if e.status != 404 or value is None:
+                    if e.status == 404:
+                        return
+                    raise
+                body = client.V1ConfigMap(
+                    metadata=client.V1ObjectMeta(
+                        name=name, labels={"app.kubernetes.io/managed-by": "tipsml-operator"}
+                    ),
+                    data={key: value},
+                )
+                self.core.create_namespaced_config_map(namespace, body)  # a racing creator → 409 → retry
+                return
+            data = dict(cm.data or {})
+            if data.get(key) == value or (value is None and key not in data):
+                return
+            if value is None:
+                del data[key]
+            else:
+                data[key] = value
+            cm.data = data
+            self.core.replace_namespaced_config_map(name, namespace, cm)  # carries resourceVersion
+
+        await retry_conflicts(update, f"configmap {namespace}/{name}")
+
+    async def registry_data(self, namespace: str, name: str) -> dict[str, str]:
+        """The registry ConfigMap's data (empty when it does not exist)."""
+        try:
+            cm = await asyncio.to_thread(self.core.read_namespaced_config_map, name, namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return {}
+            raise
+        return dict(cm.data or {})
+
+    # --- ModelRollout ----------------------------------------------------------------------------
+
+    async def get_rollout(self, namespace: str, name: str) -> dict[str, Any]:
+        """The rollout as stored now."""
+        body: dict[str, Any] = await asyncio.to_thread(
+            self.objects.get_namespaced_custom_object, **ROLLOUTS, namespace=namespace, name=name
+        )
+        return body
+
+    async def write_rollout_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str
+    ) -> None:
+        """Replace the status, only if nobody changed the object since it was read (else 409)."""
+        body = {"metadata": {"resourceVersion": resource_version}, "status": status}
+        await asyncio.to_thread(
+            self.objects.patch_namespaced_custom_object_status,
+            **ROLLOUTS,
+            namespace=namespace,
+            name=name,
+            body=body,
+        )
+
+    # --- InferenceServices -----------------------------------------------------------------------
+
+    async def get_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """An InferenceService, or None when it does not exist."""
+        try:
+            body: dict[str, Any] = await asyncio.to_thread(
+                self.objects.get_namespaced_custom_object, **ISVC, namespace=namespace, name=name
+            )
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return body
+
+    async def edit_isvc(self, namespace: str, name: str, edit: Callable[[dict[str, Any]], bool]) -> bool:
+        """Read, let ``edit`` change the object in place (returning whether it did), write back on change.
+
+        Returns False when the InferenceService does not exist.
+        """
+
+        def update() -> bool:
+            try:
+                obj = self.objects.get_namespaced_custom_object(**ISVC, namespace=namespace, name=name)
+            except ApiException as e:
+                if e.status == 404:
+                    return False
+                raise
+            if edit(obj):
+                self.objects.replace_namespaced_custom_object(
+                    **ISVC, namespace=namespace, name=name, body=obj
+                )
+            return True
+
+        return await retry_conflicts(update, f"inferenceservice {namespace}/{name}")
+
+    async def put_isvc(self, namespace: str, body: dict[str, Any]) -> None:
+        """Create the InferenceService ``body``, or replace its spec when it exists."""
+        name = body["metadata"]["name"]
+
+        def update() -> None:
+            try:
+                current = self.objects.get_namespaced_custom_object(**ISVC, namespace=namespace, name=name)
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+                self.objects.create_namespaced_custom_object(**ISVC, namespace=namespace, body=body)
+                return
+            if current.get("spec") == body["spec"] and _sub(current, body, "labels"):
+                return
+            current["spec"] = body["spec"]
+            current["metadata"].setdefault("labels", {}).update(body["metadata"].get("labels", {}))
+            current["metadata"].setdefault("annotations", {}).update(body["metadata"].get("annotations", {}))
+            self.objects.replace_namespaced_custom_object(
+                **ISVC, namespace=namespace, name=name, body=current
+            )
+
+        await retry_conflicts(update, f"inferenceservice {namespace}/{name}")
+
+    async def delete_isvc(self, namespace: str, name: str) -> None:
+        """Delete an InferenceService; already gone is fine."""
+        try:
+            await asyncio.to_thread(
+                self.objects.delete_namespaced_custom_object, **ISVC, namespace=namespace, name=name
+            )
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+def _sub(current: dict[str, Any], wanted: dict[str, Any], field: str) -> bool:
+    have = current["metadata"].get(field) or {}
+    return all(have.get(k) == v for k, v in (wanted["metadata"].get(field) or {}).items())

@@ -1,0 +1,99 @@
+"""One reconcile pass of a ModelRollout: read it fresh, measure if due, decide, act, record.
+
+Reading the object from the API server on every pass (not a cached body) is what makes restarts and
+replica hand-overs safe: the status is the only memory. The status write carries the ``resourceVersion``
+that was read, so if anything changed the object meanwhile the write is refused (409) and the next pass
+decides again from the new state; actions are idempotent, so repeating them is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
+from operators.errors import ModelVersionMissingError
+from operators.kube import Kube
+from operators.metrics import MetricsProvider, MetricsQuery
+from operators.metrics_sources import LocalProvider, PrometheusProvider
+from operators.model_registry import ChampionRegistry
+from operators.rollout_effects import RolloutEffects
+from operators.rollout_machine import Decision, advance, fail, needs_analysis
+from operators.settings import MetricsSource, OperatorSettings
+
+
+@dataclass
+class Runtime:
+    """Long-lived collaborators, built once at start-up and kept in kopf's memo."""
+
+    settings: OperatorSettings
+    kube: Kube
+    champions: ChampionRegistry
+    metrics: MetricsProvider
+
+
+def metrics_provider(settings: OperatorSettings) -> MetricsProvider:
+    """The metrics source the settings name."""
+    if settings.metrics_source is MetricsSource.LOCAL:
+        return LocalProvider(
+            settings.local_metrics_urls, settings.reward_log_path, settings.http_timeout_seconds
+        )
+    return PrometheusProvider(
+        settings.prometheus_url, settings.prometheus_selector, settings.http_timeout_seconds
+    )
+
+
+@dataclass
+class Pass:
+    """What a pass did: the object as read (Events attach to it) and the decision."""
+
+    body: dict[str, Any]
+    decision: Decision
+    written: bool
+
+
+async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
+    """Advance the rollout ``namespace/name`` by at most one transition."""
+    body = await rt.kube.get_rollout(namespace, name)
+    spec = ModelRolloutSpec.model_validate(body["spec"])
+    status = ModelRolloutStatus.model_validate(body.get("status") or {})
+    generation = body["metadata"].get("generation")
+    now = datetime.now(UTC)
+    baseline: str | None = None
+    decision: Decision | None = None
+    if status.phase is RolloutPhase.PENDING and not spec.abort and not spec.paused:
+        try:
+            await asyncio.to_thread(rt.champions.require_version, spec.model_name, spec.candidate.version)
+        except ModelVersionMissingError as e:
+            decision = fail(
+                spec, status, now=now, generation=generation, reason="CandidateMissing", message=str(e)
+            )
+        if spec.baseline is None:
+            baseline = await asyncio.to_thread(rt.champions.champion, spec.model_name)
+    if decision is None:
+        observation = None
+        kind = needs_analysis(spec, status, now)
+        if kind is not None:
+            query = MetricsQuery(
+                namespace,
+                spec.model_name,
+                spec.candidate.version,
+                status.previous_champion,
+                status.step_started_at or now,
+            )
+            observation = await (rt.metrics.shadow(query) if kind == "shadow" else rt.metrics.canary(query))
+        decision = advance(
+            spec, status, now=now, generation=generation, baseline_version=baseline, observation=observation
+        )
+    effects = RolloutEffects(
+        rt.kube, rt.champions, rt.settings, namespace, name, spec.model_name, spec.inference_service
+    )
+    for action in decision.actions:
+        await effects.apply(action)
+    new = decision.status.model_dump(by_alias=True, mode="json")
+    written = new != status.model_dump(by_alias=True, mode="json") or not body.get("status")
+    if written:
+        await rt.kube.write_rollout_status(namespace, name, new, body["metadata"]["resourceVersion"])
+    return Pass(body, decision, written)

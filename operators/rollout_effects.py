@@ -1,0 +1,214 @@
+"""What a rollout's actions do to KServe InferenceServices and the MLflow registry.
+
+Canary uses KServe's own mechanism: changing the predictor (our scorer reads ``TIPSML_MODEL_URI`` and
+``TIPSML_MODEL_VERSION``; a ``model:`` predictor gets ``storageUri``) creates a new revision, and
+``canaryTrafficPercent`` splits traffic between it and the last fully rolled-out revision. Promotion drops
+the split; rollback restores the baseline's settings, which were recorded in annotations on the first
+change, so a restarted operator can still restore them.
+
+Shadow: the champion's requests are mirrored to the challenger with KServe's inference logger. The
+champion's ``spec.predictor.logger`` (mode ``all``: request and response CloudEvents) points at a second
+InferenceService, ``<name>-shadow``, running the candidate with ``TIPSML_ROLE=shadow``. The logger is
+fire-and-forget and off the response path, so the shadow's answers never reach users; in the shadow role
+the scorer writes nothing (no events, no feature pushes) and only exports metrics: its own latency, errors
+and score histogram, plus the rank agreement between its ranking and the champion's logged response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any, Final
+
+from operators.kube import Kube
+from operators.model_registry import ChampionRegistry
+from operators.rollout_machine import (
+    Action,
+    MoveChampion,
+    PromoteModel,
+    RestoreBaseline,
+    SetCanary,
+    StartShadow,
+    StopShadow,
+)
+from operators.settings import OperatorSettings
+
+ANNOTATION_VERSION: Final = "tipsml.io/model-version"
+ANNOTATION_BASELINE_VERSION: Final = "tipsml.io/baseline-model-version"
+ANNOTATION_BASELINE_URI: Final = "tipsml.io/baseline-model-uri"
+ENV_MODEL_URI: Final = "TIPSML_MODEL_URI"
+ENV_MODEL_VERSION: Final = "TIPSML_MODEL_VERSION"
+ENV_ROLE: Final = "TIPSML_ROLE"
+SHADOW_SUFFIX: Final = "-shadow"
+
+
+def model_uri(model_name: str, version: str, storage_uri: str | None) -> str:
+    """Where the scorer loads ``version`` from: its storage URI, else the MLflow registry."""
+    return storage_uri or f"models:/{model_name}/{version}"
+
+
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    annotations: dict[str, str] = obj["metadata"].setdefault("annotations", {})
+    return annotations
+
+
+def _containers(predictor: dict[str, Any]) -> list[dict[str, Any]]:
+    containers: list[dict[str, Any]] = predictor.get("containers") or []
+    return containers
+
+
+def current_model(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(version, uri) the predictor serves now, read from its first container's env or ``model``."""
+    predictor = obj["spec"].get("predictor", {})
+    version, uri = _annotations(obj).get(ANNOTATION_VERSION), None
+    for container in _containers(predictor)[:1]:
+        env = {e.get("name"): e.get("value") for e in container.get("env") or []}
+        version, uri = env.get(ENV_MODEL_VERSION, version), env.get(ENV_MODEL_URI)
+    if "model" in predictor:
+        uri = predictor["model"].get("storageUri", uri)
+    return version, uri
+
+
+def _set_env(container: dict[str, Any], name: str, value: str) -> None:
+    env = container.setdefault("env", [])
+    for item in env:
+        if item.get("name") == name:
+            item.pop("valueFrom", None)
+            item["value"] = value
+            return
+    env.append({"name": name, "value": value})
+
+
+def set_model(obj: dict[str, Any], version: str, uri: str | None) -> None:
+    """Point the predictor at ``version`` (and ``uri`` when known)."""
+    predictor = obj["spec"].setdefault("predictor", {})
+    for container in _containers(predictor)[:1]:
+        _set_env(container, ENV_MODEL_VERSION, version)
+        if uri:
+            _set_env(container, ENV_MODEL_URI, uri)
+    if "model" in predictor and uri:
+        predictor["model"]["storageUri"] = uri
+    _annotations(obj)[ANNOTATION_VERSION] = version
+
+
+def remember_baseline(obj: dict[str, Any]) -> None:
+    """Record what serves now, once per rollout, so a rollback (even after a restart) can restore it."""
+    annotations = _annotations(obj)
+    if ANNOTATION_BASELINE_VERSION in annotations:
+        return
+    version, uri = current_model(obj)
+    annotations[ANNOTATION_BASELINE_VERSION] = version or ""
+    annotations[ANNOTATION_BASELINE_URI] = uri or ""
+
+
+def shadow_of(champion: dict[str, Any], version: str, uri: str) -> dict[str, Any]:
+    """The shadow InferenceService: the champion's predictor with the candidate model and role shadow."""
+    name = champion["metadata"]["name"] + SHADOW_SUFFIX
+    predictor = copy.deepcopy(champion["spec"].get("predictor", {}))
+    for key in ("logger", "canaryTrafficPercent"):
+        predictor.pop(key, None)
+    shadow = {
+        "apiVersion": champion["apiVersion"],
+        "kind": champion["kind"],
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/part-of": "tipsml", "tipsml.io/role": "shadow"},
+            "annotations": {ANNOTATION_VERSION: version},
+        },
+        "spec": {"predictor": predictor},
+    }
+    set_model(shadow, version, uri)
+    for container in _containers(predictor)[:1]:
+        _set_env(container, ENV_ROLE, "shadow")
+    return shadow
+
+
+class RolloutEffects:
+    """Applies :mod:`operators.rollout_machine` actions for one rollout."""
+
+    def __init__(
+        self,
+        kube: Kube,
+        champions: ChampionRegistry,
+        settings: OperatorSettings,
+        namespace: str,
+        rollout: str,
+        model_name: str,
+        service: str,
+    ) -> None:
+        self._kube, self._champions, self._settings = kube, champions, settings
+        self._ns, self._rollout, self._model, self._service = namespace, rollout, model_name, service
+
+    async def apply(self, action: Action) -> None:
+        """Apply one action; every action is idempotent."""
+        if isinstance(action, StartShadow):
+            await self._start_shadow(action)
+        elif isinstance(action, StopShadow):
+            await self._kube.delete_isvc(self._ns, self._service + SHADOW_SUFFIX)
+            await self._kube.edit_isvc(self._ns, self._service, _drop_logger)
+        elif isinstance(action, SetCanary | PromoteModel):
+            uri = model_uri(self._model, action.candidate_version, action.storage_uri)
+            percent = action.percent if isinstance(action, SetCanary) else None
+            await self._kube.edit_isvc(
+                self._ns, self._service, lambda obj: _route(obj, action.candidate_version, uri, percent)
+            )
+        elif isinstance(action, RestoreBaseline):
+            await self._kube.edit_isvc(self._ns, self._service, _restore)
+        elif isinstance(action, MoveChampion):
+            await asyncio.to_thread(
+                self._champions.move_champion,
+                self._model,
+                action.version,
+                rollout=f"{self._ns}/{self._rollout}",
+                reason=action.reason,
+            )
+
+    async def _start_shadow(self, action: StartShadow) -> None:
+        uri = model_uri(self._model, action.candidate_version, action.storage_uri)
+        champion = await self._kube.get_isvc(self._ns, self._service)
+        if champion is None:
+            from operators.errors import InferenceServiceMissingError
+
+            raise InferenceServiceMissingError(f"InferenceService {self._ns}/{self._service} not found")
+        await self._kube.put_isvc(self._ns, shadow_of(champion, action.candidate_version, uri))
+        url = self._settings.shadow_url_template.format(
+            service=self._service + SHADOW_SUFFIX, namespace=self._ns, model=self._model
+        )
+
+        def mirror(obj: dict[str, Any]) -> bool:
+            before = copy.deepcopy(obj)
+            remember_baseline(obj)
+            obj["spec"].setdefault("predictor", {})["logger"] = {"mode": "all", "url": url}
+            return obj != before
+
+        await self._kube.edit_isvc(self._ns, self._service, mirror)
+
+
+def _drop_logger(obj: dict[str, Any]) -> bool:
+    return obj["spec"].get("predictor", {}).pop("logger", None) is not None
+
+
+def _route(obj: dict[str, Any], version: str, uri: str, percent: int | None) -> bool:
+    before = copy.deepcopy(obj)
+    remember_baseline(obj)
+    set_model(obj, version, uri)
+    predictor = obj["spec"]["predictor"]
+    if percent is None:
+        predictor.pop("canaryTrafficPercent", None)
+        for key in (ANNOTATION_BASELINE_VERSION, ANNOTATION_BASELINE_URI):
+            _annotations(obj).pop(key, None)
+    else:
+        predictor["canaryTrafficPercent"] = percent
+    return obj != before
+
+
+def _restore(obj: dict[str, Any]) -> bool:
+    annotations = _annotations(obj)
+    if ANNOTATION_BASELINE_VERSION not in annotations:
+        return False  # never changed (rolled back from Pending or already restored)
+    version = annotations.pop(ANNOTATION_BASELINE_VERSION)
+    uri = annotations.pop(ANNOTATION_BASELINE_URI, "")
+    if version:
+        set_model(obj, version, uri or None)
+    obj["spec"].get("predictor", {}).pop("canaryTrafficPercent", None)
+    return True
