@@ -14,7 +14,7 @@ from http import HTTPStatus
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
 ErrorTable = Mapping[type[Exception], HTTPStatus]
 
@@ -45,19 +45,29 @@ def install_error_handlers(app: FastAPI, table: ErrorTable) -> None:
         log.log(
             level, "%s %s -> %d %s: %s", request.method, request.url.path, status, type(exc).__name__, exc
         )
-        return ORJSONResponse(status_code=int(status), content=error_body(exc))
+        return JSONResponse(status_code=int(status), content=error_body(exc))
 
     for cls in table:
         app.add_exception_handler(cls, handle)
 
 
 def describe_request_validation(exc: RequestValidationError) -> str:
-    """``body.inputs.0.datatype: Field required; ...`` for a FastAPI body that does not parse."""
+    """``inputs.0.datatype: Field required; ...`` for a FastAPI body that does not parse.
+
+    KServe's V2 body is ``InferenceRequest | bytes``; the ``bytes`` alternative's complaint and the union
+    member's name say nothing to the caller, so both are dropped.
+    """
     parts = []
     for err in exc.errors():
-        field = ".".join(str(p) for p in err.get("loc", ())) or "(root)"
-        parts.append(f"{field}: {err.get('msg', 'invalid')}")
-    return "invalid request: " + "; ".join(parts)
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc[:1] == ["body"]:
+            loc = loc[1:]
+        if loc[:1] == ["bytes"]:
+            continue
+        if loc[:1] == ["InferenceRequest"]:
+            loc = loc[1:]
+        parts.append(f"{'.'.join(loc) or '(root)'}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + ("; ".join(parts) or "body does not parse")
 
 
 def install_request_validation_handler(app: FastAPI) -> None:
@@ -67,6 +77,6 @@ def install_request_validation_handler(app: FastAPI) -> None:
         assert isinstance(exc, RequestValidationError)
         message = describe_request_validation(exc)
         log.warning("%s %s -> 400 %s", request.method, request.url.path, message)
-        return ORJSONResponse(status_code=int(HTTPStatus.BAD_REQUEST), content={"error": message})
+        return JSONResponse(status_code=int(HTTPStatus.BAD_REQUEST), content={"error": message})
 
     app.add_exception_handler(RequestValidationError, handle)

@@ -65,7 +65,7 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
 
     async def predict(
         self,
-        payload: dict[str, Any] | InferRequest,
+        payload: dict[str, Any] | bytes | InferRequest,
         headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
     ) -> dict[str, Any] | InferResponse:

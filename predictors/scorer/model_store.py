@@ -64,12 +64,13 @@ def resolve_registry(uri: str, tracking_uri: str) -> tuple[Path, str]:
 
     name, alias, version = parse_registry_uri(uri)
     try:
+        # Process-wide on purpose: models:/ downloads resolve through the default registry URI.
+        mlflow.set_tracking_uri(tracking_uri)
+        mlflow.set_registry_uri(tracking_uri)
         client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
         if alias is not None:
             version = str(client.get_model_version_by_alias(name, alias).version)
-        local = mlflow.artifacts.download_artifacts(
-            artifact_uri=f"models:/{name}/{version}", tracking_uri=tracking_uri, registry_uri=tracking_uri
-        )
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
     except MlflowException as e:
         raise ModelLoadError(f"cannot resolve {uri} in the MLflow registry: {e.message}") from e
     assert version is not None

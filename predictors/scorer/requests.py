@@ -26,9 +26,15 @@ NUMERIC_V2_DATATYPES = frozenset(
 
 
 def parse_v1(body: Any, max_candidates: int) -> ScorerRequest:
-    """A validated V1 request, or a 400 listing every bad field."""
+    """A validated V1 request, or a 400 listing every bad field.
+
+    KServe hands over raw bytes when the content type is not JSON (``curl -d``); those are parsed here.
+    """
     try:
-        request = ScorerRequest.model_validate(body)
+        if isinstance(body, bytes | str):
+            request = ScorerRequest.model_validate_json(body)
+        else:
+            request = ScorerRequest.model_validate(body)
     except ValidationError as e:
         raise InvalidRequestError(field_errors(e)) from e
     errors: list[FieldError] = []

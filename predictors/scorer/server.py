@@ -12,6 +12,7 @@ Server choices (see bench/scorer_load.py for the figures behind them):
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
@@ -70,6 +71,8 @@ def serve(settings: ScorerSettings) -> None:
     import kserve
     from kserve.model_server import app
 
+    # KServe's own routes return ORJSONResponse, which this FastAPI deprecates: one stderr line, not ours.
+    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     scorer = TipScorer(MODEL_NAME, settings, lambda: build_service(settings))
     scorer.load()

@@ -1,0 +1,168 @@
+"""A small synthetic world for the tip scorer: a Feast store with features and an MLflow-registered model.
+
+Used by the scorer's tests and its benchmark, so both score with a real LightGBM model trained here over
+``MODEL_FEATURES`` (never a hard-coded score) and read real Feast online features (SQLite).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from contracts.enums import TaskCategory
+from contracts.local_state import LocalState
+
+MODEL_NAME = "tip-scorer"
+CATEGORIES = [c.value for c in TaskCategory]
+
+
+@dataclass(frozen=True)
+class ScorerWorld:
+    """Where the world lives and what it holds."""
+
+    root: Path
+    """State root (``TIPSML_STATE_DIR``): Feast registry and online store, MLflow db and artifacts."""
+    tracking_uri: str
+    model_dir: Path
+    """The registered version's artifacts copied out, as KServe's storage initializer mounts them."""
+    version: str
+    users: list[str]
+    tips: list[str]
+
+
+def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0) -> None:
+    """Apply the Feast definitions under ``root`` and write online values for users, tips and affinity."""
+    from feature_repo.config import apply_definitions, open_store
+
+    rng = np.random.default_rng(seed)
+    store = open_store(root)
+    apply_definitions(store)
+    now = datetime.now(UTC)
+    nu, nt = len(users), len(tips)
+    store.write_to_online_store(
+        "user_activity",
+        pd.DataFrame(
+            {
+                "user_id": users,
+                "user_completion_rate_30d": rng.uniform(0, 1, nu),
+                "user_preferred_hour": rng.integers(0, 24, nu),
+                "user_active_days_30d": rng.integers(0, 31, nu),
+                "user_tip_volume_7d": rng.integers(0, 30, nu),
+                "user_like_rate_30d": rng.uniform(0, 1, nu),
+                "user_open_tasks": rng.integers(0, 20, nu),
+                "user_completed_7d": rng.integers(0, 20, nu),
+                "event_timestamp": [now] * nu,
+            }
+        ),
+    )
+    impressions = rng.integers(0, 500, nt)
+    positives = (impressions * rng.uniform(0, 0.6, nt)).astype(np.int64)
+    store.write_to_online_store(
+        "tip_stats",
+        pd.DataFrame(
+            {
+                "tip_id": tips,
+                "tip_impressions": impressions,
+                "tip_positives": positives,
+                "tip_like_rate_smoothed": (positives + 2.0) / (impressions + 10.0),
+                "tip_category": [CATEGORIES[i % len(CATEGORIES)] for i in range(nt)],
+                "event_timestamp": [now] * nt,
+            }
+        ),
+    )
+    pairs = [(u, c) for u in users for c in CATEGORIES]
+    n = len(pairs)
+    uc_imp = rng.integers(0, 50, n)
+    uc_pos = (uc_imp * rng.uniform(0, 0.8, n)).astype(np.int64)
+    store.write_to_online_store(
+        "user_category_affinity",
+        pd.DataFrame(
+            {
+                "user_id": [u for u, _ in pairs],
+                "category": [c for _, c in pairs],
+                "uc_impressions": uc_imp,
+                "uc_positives": uc_pos,
+                "uc_completions_30d": rng.integers(0, 10, n),
+                "uc_affinity": (uc_pos + 2.0) / (uc_imp + 10.0),
+                "event_timestamp": [now] * n,
+            }
+        ),
+    )
+
+
+def train_and_register(
+    root: Path, *, rows: int = 2000, seed: int = 0, alias: str = "champion"
+) -> tuple[str, str]:
+    """Train a small LightGBM model over ``MODEL_FEATURES`` on synthetic rows; register it; set ``alias``.
+
+    Returns (tracking URI, version). The label depends on tip like rate, affinity and completion rate, so
+    rankings are meaningful.
+    """
+    import lightgbm as lgb
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from feature_repo.features import MODEL_FEATURES
+
+    state = LocalState(root)
+    state.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
+    uri = state.mlflow_uri
+    rng = np.random.default_rng(seed)
+    x = pd.DataFrame(rng.uniform(0, 1, (rows, len(MODEL_FEATURES))), columns=list(MODEL_FEATURES))
+    logit = 4 * x.iloc[:, 8] + 3 * x.iloc[:, 9] + 1.5 * x.iloc[:, 0] - 4
+    y = (rng.uniform(0, 1, rows) < 1 / (1 + np.exp(-logit))).astype(int)
+    booster = lgb.train(
+        {
+            "objective": "binary",
+            "verbose": -1,
+            "num_leaves": 15,
+            "seed": seed,
+            "deterministic": True,
+            "num_threads": 1,
+        },
+        lgb.Dataset(x, y),
+        num_boost_round=30,
+    )
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    exp = client.get_experiment_by_name(MODEL_NAME)
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else client.create_experiment(MODEL_NAME, artifact_location=state.mlflow_artifacts.resolve().as_uri())
+    )
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    with mlflow.start_run(experiment_id=exp_id):
+        info = mlflow.lightgbm.log_model(
+            booster,
+            name="model",
+            registered_model_name=MODEL_NAME,
+            signature=infer_signature(x, booster.predict(x)),
+        )
+    version = str(info.registered_model_version)
+    client.set_registered_model_alias(MODEL_NAME, alias, version)
+    return uri, version
+
+
+def build_world(root: Path, *, n_users: int = 50, n_tips: int = 200, seed: int = 0) -> ScorerWorld:
+    """Features online, a champion model registered, and its directory exported for storage-URI loading."""
+    import mlflow
+
+    users = [f"user-{i}" for i in range(n_users)]
+    tips = [f"tip-{i}" for i in range(n_tips)]
+    write_features(root, users, tips, seed)
+    uri, version = train_and_register(root, seed=seed)
+    model_dir = root / "mnt-models"
+    mlflow.artifacts.download_artifacts(
+        artifact_uri=f"models:/{MODEL_NAME}/{version}",
+        dst_path=str(model_dir),
+        tracking_uri=uri,
+        registry_uri=uri,
+    )
+    return ScorerWorld(
+        root=root, tracking_uri=uri, model_dir=model_dir, version=version, users=users, tips=tips
+    )
