@@ -45,7 +45,7 @@ class LLMCallError(GeneratorError):
     """Every model in the version's chain failed after retries."""
 
 
-HTTP_STATUS: Final[dict[type[GeneratorError], HTTPStatus]] = {
+HTTP_STATUS: Final[dict[type[Exception], HTTPStatus]] = {
     InvalidRequestError: HTTPStatus.BAD_REQUEST,
     UnknownPromptVersionError: HTTPStatus.BAD_REQUEST,
     ExternalTextRefusedError: HTTPStatus.FORBIDDEN,
@@ -54,11 +54,3 @@ HTTP_STATUS: Final[dict[type[GeneratorError], HTTPStatus]] = {
     TemplateRenderError: HTTPStatus.INTERNAL_SERVER_ERROR,
     LLMCallError: HTTPStatus.BAD_GATEWAY,
 }
-
-
-def http_status(error: GeneratorError) -> HTTPStatus:
-    """Status code for ``error`` (most specific class in the table wins)."""
-    for cls in type(error).__mro__:
-        if cls in HTTP_STATUS:
-            return HTTP_STATUS[cls]
-    return HTTPStatus.INTERNAL_SERVER_ERROR

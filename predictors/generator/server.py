@@ -1,0 +1,105 @@
+"""Wire settings into a running ``kserve.ModelServer`` for ``tip-generator``.
+
+Same server choices as the scorer: REST only (no gRPC port), latency logging off, KServe/uvicorn loggers at
+``TIPSML_GENERATOR_LOG_LEVEL``, one worker (scale with replicas), errors mapped through one table.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+
+from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
+from predictors.generator.context import ContextAssembler, FeastUserStateReader, NoUserState, UserStateReader
+from predictors.generator.errors import HTTP_STATUS
+from predictors.generator.gateway import LLMGateway
+from predictors.generator.model import TipGenerator
+from predictors.generator.offline_llm import register_offline_provider
+from predictors.generator.registry import PromptRegistry, seed_prompts_dir
+from predictors.generator.sandbox import PromptSandbox
+from predictors.generator.selection import BanditLearner, ExperimentSource, Selector
+from predictors.generator.service import GenerationService
+from predictors.generator.settings import GeneratorSettings
+
+NOISY_LOGGERS = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.access", "LiteLLM", "litellm")
+log = logging.getLogger(__name__)
+
+
+def open_reader(settings: GeneratorSettings) -> UserStateReader:
+    """Feast when configured, else a reader that knows nobody."""
+    if not settings.use_feature_store:
+        return NoUserState()
+    from feast import FeatureStore
+
+    store: Any
+    if settings.feast_config is not None:
+        store = FeatureStore(repo_path=str(settings.feast_config.parent), fs_yaml_file=settings.feast_config)
+    else:
+        from feature_repo.config import open_store
+
+        store = open_store(settings.state_dir)
+    return FeastUserStateReader(store)
+
+
+def build_service(settings: GeneratorSettings) -> GenerationService:
+    """Everything the generator needs, from settings."""
+    import litellm
+
+    litellm.turn_off_message_logging = True  # LiteLLM's own logging must never carry user text
+    litellm.disable_token_counter = True
+    register_offline_provider(settings.llm_seed)
+    if settings.seed_default_prompts:
+        written = seed_prompts_dir(settings.prompts_dir)
+        if written:
+            log.info("seeded prompt registry with %s", ",".join(written))
+    sandbox = PromptSandbox(settings.max_prompt_chars)
+    registry = PromptRegistry(settings.prompts_dir, sandbox, settings.reload_interval_seconds)
+    experiments = ExperimentSource(settings.experiment_file, settings.reload_interval_seconds)
+    selector = Selector(registry, experiments, settings.default_prompt_version, np.random.default_rng())
+    assembler = ContextAssembler(open_reader(settings), settings.feast_timeout_seconds)
+    return GenerationService(registry, selector, assembler, LLMGateway(settings, sandbox))
+
+
+def learner_factory(settings: GeneratorSettings) -> Any:
+    """Builds the learner lazily inside the server's event loop (the reward log opens there)."""
+
+    def make(service: GenerationService) -> BanditLearner | None:
+        if settings.reward_db is None:
+            return None
+        from experiments.reward_log import RewardLog
+
+        return BanditLearner(service.selector.experiments, RewardLog(settings.reward_db))
+
+    return make
+
+
+def quiet_logs(level: str) -> None:
+    """KServe's, uvicorn's, LiteLLM's and our loggers at ``level``."""
+    for name in (*NOISY_LOGGERS, "predictors"):
+        logging.getLogger(name).setLevel(level)
+
+
+def serve(settings: GeneratorSettings) -> None:
+    """Build, then serve until SIGTERM (blocks)."""
+    import kserve
+    from kserve.model_server import app
+
+    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    model = TipGenerator(settings.model_name, lambda: build_service(settings), learner_factory(settings))
+    model.load()
+    server = kserve.ModelServer(
+        http_port=settings.http_port,
+        workers=1,
+        enable_grpc=False,
+        enable_latency_logging=False,
+        enable_docs_url=False,
+        grace_period=5,
+    )
+    quiet_logs(settings.log_level)
+    install_error_handlers(app, HTTP_STATUS)
+    install_request_validation_handler(app)
+    server.start([model])
