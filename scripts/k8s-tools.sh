@@ -69,7 +69,8 @@ _k8s_tools_main() {
     _stamp_for() {
         local module="$1" pin="$2"
         {
-            echo "pin=$pin go=$go_version flags=v1"
+            echo "pin=$pin go=$go_version"
+            sha256sum <"${BASH_SOURCE[0]}"
             cat "$here/k8s-build/$module"/*
         } | sha256sum | cut -d' ' -f1
     }
@@ -105,6 +106,12 @@ _k8s_tools_main() {
         while read -r name; do
             args+=("-replace=$name=$name@$staging_version")
         done < <(sed -n 's|^[[:space:]]*\(k8s\.io/[^ ]*\) => \./staging/src/.*|\1|p' "$upstream")
+        # Same language version and GODEBUG defaults as the upstream build of the release.
+        local go_line godebug
+        go_line="$(sed -n 's/^go \([0-9.]*\)$/\1/p' "$upstream")"
+        godebug="$(sed -n 's/^godebug \(default=go[0-9.]*\)$/\1/p' "$upstream")"
+        args+=("-go=$go_line")
+        [[ -n "$godebug" ]] && args+=("-godebug=$godebug")
         (cd "$work" && "$go_bin" mod edit "${args[@]}")
     }
 

@@ -99,15 +99,17 @@ def cache_bin_dir(k8s_version: str) -> Path:
 def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Path:
     """Pick the tool folder: an explicit one, ``$TIPSML_K8S_BIN_DIR``, or the pinned release's cache.
 
-    The pin is read from the repository that contains ``start`` (default: the working directory), so
-    a checkout always uses the release it pins, never whichever happens to be cached.
+    The pin is read from the repository that contains ``start`` (default: the working directory), or
+    else from the checkout this module runs from, so a checkout always uses the release it pins, never
+    whichever happens to be cached.
     """
     if explicit is not None:
         return explicit
     if env := os.environ.get("TIPSML_K8S_BIN_DIR"):
         return Path(env)
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
+    checkout = Path(__file__).resolve().parents[1]  # an editable install runs from its checkout
+    for folder in (here, *here.parents, checkout):
         pin_file = folder / VERSIONS_FILE
         if pin_file.is_file():
             version = read_versions(pin_file).get("K8S_VERSION")
