@@ -25,7 +25,7 @@ _k8s_tools_main() {
         --update-modules) update_modules=1 ;;
         "") ;;
         -h | --help)
-            sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
             return 0
             ;;
         *)
