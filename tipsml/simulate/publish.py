@@ -35,6 +35,10 @@ class PublishReport:
         return sum(self.stored.values()) + sum(self.duplicate.values())
 
 
+async def _quiet(_: Exception) -> None:
+    """Connection errors surface as :class:`PublishError`; nats-py would also log each with a traceback."""
+
+
 async def publish_events(
     events: EventLog,
     url: str,
@@ -49,8 +53,9 @@ async def publish_events(
         PublishError: NATS is unreachable, a stream is missing or a publish is refused.
     """
     try:
-        nc = await nats.connect(url, connect_timeout=connect_timeout, max_reconnect_attempts=0,
-                                allow_reconnect=False)
+        # one retry, then give up: max_reconnect_attempts=0 would mean "forever" for the first connect
+        nc = await nats.connect(url, connect_timeout=connect_timeout, max_reconnect_attempts=1,
+                                reconnect_time_wait=0.1, allow_reconnect=False, error_cb=_quiet)
     except (TimeoutError, OSError, NatsError) as e:
         raise PublishError(f"cannot connect to NATS at {url}: {e}; start the stack with `tipsml up`") from e
     report = PublishReport()

@@ -28,6 +28,11 @@ from tipsml.simulate.model import (
 )
 from tipsml.simulate.wire import EventLog, build_event_log, iso
 
+Ids = Sequence[str] | npt.NDArray[np.object_] | pd.Series
+"""User or tip ids: a list, an object array or a DataFrame column."""
+Hours = Sequence[float] | FloatArray | pd.Series
+PromptVersions = Sequence[str | None] | npt.NDArray[np.object_] | pd.Series
+
 _REACTION_NAMES = np.array(["liked", "acted", "dismissed", "snoozed", ""], dtype=object)
 
 
@@ -94,10 +99,10 @@ class Simulation:
 
     def oracle_probability(
         self,
-        user_ids: Sequence[str] | npt.NDArray[np.object_],
-        tip_ids: Sequence[str] | npt.NDArray[np.object_],
-        hours: Sequence[float] | FloatArray,
-        prompt_versions: Sequence[str | None] | npt.NDArray[np.object_] | None = None,
+        user_ids: Ids,
+        tip_ids: Ids,
+        hours: Hours,
+        prompt_versions: PromptVersions | None = None,
     ) -> FloatArray:
         """P(positive reaction) of each (user, tip, local hour, prompt version); vectorised.
 
@@ -111,7 +116,7 @@ class Simulation:
         u = self._index(self.users["user_id"], user_ids, "user_id")
         t = self._index(self.tips["tip_id"], tip_ids, "tip_id")
         h = np.asarray(hours, dtype=np.float64)
-        pvs = prompt_versions if prompt_versions is not None else [None] * len(u)
+        pvs = list(prompt_versions) if prompt_versions is not None else [None] * len(u)
         cat = self._tip_category_index()[t]
         affinity = self.users[[f"affinity_{c.value}" for c in CATEGORIES]].to_numpy()
         logit = oracle_logit(
@@ -123,9 +128,9 @@ class Simulation:
 
     def prompt_version_probabilities(
         self,
-        user_ids: Sequence[str] | npt.NDArray[np.object_],
-        tip_ids: Sequence[str] | npt.NDArray[np.object_],
-        hours: Sequence[float] | FloatArray,
+        user_ids: Ids,
+        tip_ids: Ids,
+        hours: Hours,
     ) -> pd.DataFrame:
         """Oracle reward probability of every prompt version per context: one column per version.
 
@@ -157,9 +162,7 @@ class Simulation:
         return np.asarray(self.tips["category"].map(lookup).to_numpy(), dtype=np.int64)
 
     @staticmethod
-    def _index(
-        known: pd.Series, wanted: Sequence[str] | npt.NDArray[np.object_], what: str
-    ) -> npt.NDArray[np.int64]:
+    def _index(known: pd.Series, wanted: Ids, what: str) -> npt.NDArray[np.int64]:
         idx = pd.Index(known).get_indexer(pd.Index(wanted))
         if (idx < 0).any():
             missing = np.asarray(wanted, dtype=object)[idx < 0][:3].tolist()
