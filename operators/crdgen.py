@@ -102,7 +102,7 @@ AGE_COLUMN: Final = {"name": "Age", "type": "date", "jsonPath": ".metadata.creat
 def _crd(
     kind: str,
     plural: str,
-    short: str,
+    short: list[str],
     spec: Schema,
     status: Schema,
     columns: list[dict[str, Any]],
@@ -127,7 +127,7 @@ def _crd(
                 "listKind": f"{kind}List",
                 "plural": plural,
                 "singular": kind.lower(),
-                "shortNames": [short],
+                "shortNames": short,
                 "categories": ["tipsml"],
             },
             "versions": [
@@ -145,7 +145,10 @@ def _crd(
 
 
 def prompt_version_crd() -> dict[str, Any]:
-    """The PromptVersion CRD: template and version immutable, object named after its version."""
+    """The PromptVersion CRD: template and version immutable, object named after its version.
+
+    ``kubectl get pv`` resolves to the built-in PersistentVolumes first, hence the extra short name ``pver``.
+    """
     spec = openapi_schema(crds.PromptVersionSpec)
     _immutable(spec, "version", "spec.version")
     _immutable(spec, "template", "spec.template")
@@ -156,11 +159,11 @@ def prompt_version_crd() -> dict[str, Any]:
         _column("Hash", ".status.contentHash", priority=1),
         _column("Model", ".spec.model.model", priority=1),
     ]
-    rules = [
-        {"rule": "self.metadata.name == self.spec.version", "message": "name must equal spec.version"}
-    ]
+    rules = [{"rule": "self.metadata.name == self.spec.version", "message": "name must equal spec.version"}]
     status = openapi_schema(crds.PromptVersionStatus, keep_defaults=False)
-    return _crd(crds.PROMPT_VERSION_KIND, crds.PROMPT_VERSION_PLURAL, "pv", spec, status, columns, rules)
+    return _crd(
+        crds.PROMPT_VERSION_KIND, crds.PROMPT_VERSION_PLURAL, ["pv", "pver"], spec, status, columns, rules
+    )
 
 
 def model_rollout_crd() -> dict[str, Any]:
@@ -176,7 +179,7 @@ def model_rollout_crd() -> dict[str, Any]:
         _column("Message", ".status.message", priority=1),
     ]
     status = openapi_schema(crds.ModelRolloutStatus, keep_defaults=False)
-    return _crd(crds.MODEL_ROLLOUT_KIND, crds.MODEL_ROLLOUT_PLURAL, "mr", spec, status, columns, [])
+    return _crd(crds.MODEL_ROLLOUT_KIND, crds.MODEL_ROLLOUT_PLURAL, ["mr"], spec, status, columns, [])
 
 
 def rendered() -> dict[str, str]:

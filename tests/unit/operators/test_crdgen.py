@@ -46,7 +46,7 @@ def test_prompt_version_is_immutable_and_named_after_its_version() -> None:
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
     assert spec["template"]["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
     assert spec["version"]["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
-    assert crd["spec"]["names"]["shortNames"] == ["pv"]
+    assert crd["spec"]["names"]["shortNames"] == ["pv", "pver"]
     assert version["subresources"] == {"status": {}}
     assert [c["name"] for c in version["additionalPrinterColumns"]][:3] == ["Version", "Default", "Phase"]
 
