@@ -49,7 +49,7 @@ def ensure_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
     if port_open(port, host):
         raise PortInUseError(
             f"port {host}:{port} for {what} is already in use; stop what holds it "
-            f"(`ss -ltnp 'sport = :{port}'`) or choose another port with the matching TIPSML_ setting"
+            f"(`ss -ltnp 'sport = :{port}'`) or choose another port"
         )
 
 

@@ -1,0 +1,67 @@
+"""``tipsml up | status | down``: the local embedded stack."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from tipsml.errors import TipsmlError
+from tipsml.settings import StackSettings
+from tipsml.stack import StreamCount
+
+console = Console()
+
+
+def _fail(e: TipsmlError) -> typer.Exit:
+    console.print(f"[red]error:[/red] {e}")
+    return typer.Exit(1)
+
+
+def up() -> None:
+    """Start nats-server (JetStream), create the streams, prepare MLflow and Feast under .tipsml/."""
+    from tipsml import stack
+
+    try:
+        stack.up(StackSettings(), say=lambda m: console.print(f"[green]✓[/green] {m}"))
+    except TipsmlError as e:
+        raise _fail(e) from e
+
+
+def down() -> None:
+    """Stop exactly the processes `tipsml up` started (by recorded PID)."""
+    from tipsml import stack
+
+    n = stack.down(StackSettings(), say=lambda m: console.print(f"[yellow]■[/yellow] {m}"))
+    if n == 0:
+        console.print("nothing to stop")
+
+
+def status() -> None:
+    """Show the stack's processes and the messages in each stream, per subject."""
+    from tipsml import stack
+
+    settings = StackSettings()
+    procs = Table(title="processes")
+    for col in ("name", "pid", "port", "state", "log"):
+        procs.add_column(col)
+    for rec, alive in stack.process_status(settings):
+        procs.add_row(rec.name, str(rec.pid), str(rec.port), "[green]up[/green]" if alive else "[red]dead[/red]", rec.log)
+    console.print(procs)
+    try:
+        counts = stack.stream_counts(settings)
+    except TipsmlError as e:
+        raise _fail(e) from e
+    console.print(stream_table(counts))
+
+
+def stream_table(counts: list[StreamCount]) -> Table:
+    """Messages per stream and subject, as `status` and the demo print them."""
+    table = Table(title="JetStream")
+    for col in ("stream", "subject", "messages"):
+        table.add_column(col)
+    for c in counts:
+        table.add_row(f"[bold]{c.stream}[/bold]", "(all)", f"{c.messages:,}")
+        for subject, n in c.subjects.items():
+            table.add_row("", subject, f"{n:,}")
+    return table

@@ -1,0 +1,142 @@
+"""The local embedded stack: nats-server with JetStream, streams, MLflow and Feast state under ``.tipsml/``.
+
+``up`` is idempotent (a live recorded process is left alone), ``down`` stops exactly the recorded PIDs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+import nats
+
+from contracts.streams import STREAM_SUBJECTS
+from streams.topology import ensure_streams
+from tipsml.errors import StackNotRunningError
+from tipsml.nats_server import nats_server_command
+from tipsml.processes import (
+    ProcessRecord,
+    ensure_port_free,
+    list_records,
+    pid_alive,
+    port_open,
+    read_record,
+    spawn,
+    stop_record,
+)
+from tipsml.settings import StackSettings
+
+NATS = "nats-server"
+
+Step = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamCount:
+    """Messages and bytes held by one stream, and per-subject counts."""
+
+    stream: str
+    messages: int
+    bytes: int
+    subjects: dict[str, int]
+
+
+def _say(_: str) -> None:
+    return None
+
+
+def start_nats(settings: StackSettings, say: Step = _say) -> ProcessRecord | None:
+    """Start nats-server unless a recorded one is alive or an external URL is configured."""
+    if settings.nats_url:
+        say(f"using external NATS at {settings.nats_url}")
+        return None
+    state = settings.state
+    existing = read_record(state.pids_dir, NATS)
+    if existing and pid_alive(existing.pid) and port_open(existing.port, settings.host):
+        say(f"nats-server already running (pid {existing.pid}, port {existing.port})")
+        return existing
+    ensure_port_free(settings.nats_port, "nats-server (setting TIPSML_NATS_PORT)", settings.host)
+    state.nats_dir.mkdir(parents=True, exist_ok=True)
+    record = spawn(
+        NATS, nats_server_command(settings.nats_port, state.nats_dir.resolve(), settings.host),
+        settings.nats_port, state.pids_dir, state.logs_dir / "nats-server.log",
+    )
+    say(f"nats-server started (pid {record.pid}, {settings.effective_nats_url}, store {state.nats_dir})")
+    return record
+
+
+async def _ensure_streams(url: str) -> list[str]:
+    nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+    try:
+        return await ensure_streams(nc.jetstream())
+    finally:
+        await nc.drain()
+
+
+def prepare_dirs(settings: StackSettings) -> None:
+    """Create the local state folders every component expects."""
+    state = settings.state
+    for d in (state.root, state.pids_dir, state.logs_dir, state.event_log_dir, state.feast_dir,
+              state.feature_tables_dir, state.mlflow_artifacts, state.prompts_dir, state.reports_dir):
+        d.mkdir(parents=True, exist_ok=True)
+
+
+def prepare_mlflow(settings: StackSettings) -> str:
+    """Create (or migrate) the sqlite tracking + registry database; returns its URI."""
+    import mlflow
+
+    uri = settings.state.mlflow_uri
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    client.search_registered_models(max_results=1)
+    return uri
+
+
+def up(settings: StackSettings, say: Step = _say) -> None:
+    """Bring the local stack up; safe to run again."""
+    prepare_dirs(settings)
+    start_nats(settings, say)
+    names = asyncio.run(_ensure_streams(settings.effective_nats_url))
+    say(f"streams ready: {', '.join(names)}")
+    say(f"mlflow ready: {prepare_mlflow(settings)}")
+
+
+def down(settings: StackSettings, say: Step = _say) -> int:
+    """Stop every process ``up`` recorded; returns how many were stopped."""
+    records = list_records(settings.state.pids_dir)
+    for rec in reversed(records):
+        stop_record(settings.state.pids_dir, rec)
+        say(f"stopped {rec.name} (pid {rec.pid})")
+    return len(records)
+
+
+def process_status(settings: StackSettings) -> list[tuple[ProcessRecord, bool]]:
+    """Each recorded process and whether it is alive."""
+    return [(r, pid_alive(r.pid)) for r in list_records(settings.state.pids_dir)]
+
+
+async def _quiet(_: Exception) -> None:
+    return None
+
+
+async def _stream_counts(url: str) -> list[StreamCount]:
+    parsed = urlparse(url)
+    if not port_open(parsed.port or 4222, parsed.hostname or "127.0.0.1"):
+        raise StackNotRunningError(f"cannot reach NATS at {url}: run `tipsml up` first")
+    nc = await nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet)
+    try:
+        js = nc.jetstream()
+        out = []
+        for name in STREAM_SUBJECTS:
+            info = await js.stream_info(name, subjects_filter=">")
+            subjects = dict(sorted((info.state.subjects or {}).items()))
+            out.append(StreamCount(name, info.state.messages, info.state.bytes, subjects))
+        return out
+    finally:
+        await nc.drain()
+
+
+def stream_counts(settings: StackSettings) -> list[StreamCount]:
+    """Messages per stream and per subject."""
+    return asyncio.run(_stream_counts(settings.effective_nats_url))
