@@ -12,6 +12,7 @@ The binaries come from ``scripts/k8s-tools.sh``, which builds them once per pinn
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -38,6 +40,7 @@ BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the rep
 TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
 VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
 HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
+_PR_SET_PDEATHSIG = 1
 
 
 class DevClusterError(Exception):
@@ -216,8 +219,13 @@ class DevCluster:
         )
 
 
-def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevCluster:
+def start(
+    state_dir: Path, binaries: Binaries, timeout: float = 90.0, *, die_with_parent: bool = False
+) -> DevCluster:
     """Start etcd and kube-apiserver with fresh state in ``state_dir`` and wait for ``/readyz``.
+
+    With ``die_with_parent`` (tests), the kernel stops both when the caller dies without tearing
+    down, e.g. a test run ended by a time-out, so no control plane is ever orphaned.
 
     Processes run in their own sessions, so they outlive the caller (``up`` by hand) and a Ctrl-C in
     the caller's terminal does not reach them; stop them with :meth:`DevCluster.stop`. On any failure
@@ -239,14 +247,14 @@ def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevClus
     try:
         etcd_url = f"http://127.0.0.1:{etcd_port}"
         peer_url = f"http://127.0.0.1:{peer_port}"
-        _spawn(cluster, "etcd", [
+        _spawn(cluster, die_with_parent, "etcd", [
             str(binaries.etcd), "--name=default", f"--data-dir={state_dir / 'etcd-data'}",
             f"--listen-client-urls={etcd_url}", f"--advertise-client-urls={etcd_url}",
             f"--listen-peer-urls={peer_url}", f"--initial-advertise-peer-urls={peer_url}",
             f"--initial-cluster=default={peer_url}", "--initial-cluster-state=new",
             "--unsafe-no-fsync", "--log-level=warn",
         ])  # fmt: skip
-        _spawn(cluster, "kube-apiserver", [
+        _spawn(cluster, die_with_parent, "kube-apiserver", [
             str(binaries.kube_apiserver), f"--etcd-servers={etcd_url}",
             "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
             f"--tls-cert-file={state_dir / 'apiserver.crt'}",
@@ -272,21 +280,31 @@ def start(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> DevClus
 @contextlib.contextmanager
 def running(state_dir: Path, binaries: Binaries, timeout: float = 90.0) -> Iterator[DevCluster]:
     """Run a control plane for the duration of a ``with`` block (what the pytest fixture uses)."""
-    cluster = start(state_dir, binaries, timeout)
+    cluster = start(state_dir, binaries, timeout, die_with_parent=True)
     try:
         yield cluster
     finally:
         cluster.stop()
 
 
-def _spawn(cluster: DevCluster, name: str, argv: list[str]) -> None:
+def _spawn(cluster: DevCluster, die_with_parent: bool, name: str, argv: list[str]) -> None:
     log = (cluster.state_dir / f"{name}.log").open("wb")
     with log:
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_term_on_parent_death if die_with_parent and sys.platform == "linux" else None,
         )
     cluster.processes.append(proc)
     cluster.pids[name] = proc.pid
+
+
+def _term_on_parent_death() -> None:
+    """Runs in the child before exec: ask Linux for SIGTERM when the parent process dies."""
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_ready(cluster: DevCluster, timeout: float) -> None:

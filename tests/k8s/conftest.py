@@ -40,7 +40,7 @@ def k8s_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevCluster
     if problem:
         pytest.fail(problem, pytrace=False)
     try:
-        cluster = start(tmp_path_factory.mktemp("k8s"), binaries)
+        cluster = start(tmp_path_factory.mktemp("k8s"), binaries, die_with_parent=True)
     except DevClusterError as e:
         problem = f"control plane did not start: {e}"
     if problem:
