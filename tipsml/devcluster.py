@@ -12,18 +12,12 @@ The binaries come from ``scripts/k8s-tools.sh``, which builds them once per pinn
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import shutil
-import signal
-import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipsml.devcluster_pki import write_credentials, write_file, write_kubeconfig
+from tipsml.devcluster_process import free_ports, readyz, stop_pid, term_on_parent_death
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -40,7 +34,6 @@ BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the rep
 TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
 VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
 HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
-_PR_SET_PDEATHSIG = 1
 
 
 class DevClusterError(Exception):
@@ -143,12 +136,12 @@ class DevCluster:
         for name in ("kube-apiserver", "etcd"):
             pid = self.pids.get(name)
             if pid is not None:
-                _stop_pid(pid, self._exe(name), timeout, self._popen(pid))
+                stop_pid(pid, self._exe(name), timeout, self._popen(pid))
         self.processes.clear()
 
     def is_ready(self) -> bool:
         """Ask ``/readyz`` once; false while starting or after stopping."""
-        return _readyz(self.server, self.ca_file, self.token, timeout=2.0)
+        return readyz(self.server, self.ca_file, self.token, timeout=2.0)
 
     def api_client(self) -> ApiClient:
         """A new Python client for this cluster (one per caller, so closing it breaks nobody else)."""
@@ -198,6 +191,8 @@ class DevCluster:
             "bin_dir": str(self.binaries.etcd.parent),
             "pids": self.pids,
         }
+        from tipsml.devcluster_pki import write_file
+
         write_file(self.state_dir / "cluster.json", json.dumps(record, indent=2) + "\n")
 
     @classmethod
@@ -231,6 +226,8 @@ def start(
     the caller's terminal does not reach them; stop them with :meth:`DevCluster.stop`. On any failure
     whatever was started is stopped again before the error is raised.
     """
+    from tipsml.devcluster_pki import write_credentials, write_kubeconfig  # cryptography: only when starting
+
     state_dir = state_dir.resolve()
     for stale in ("etcd-data", "cluster.json"):
         path = state_dir / stale
@@ -240,7 +237,7 @@ def start(
             path.unlink()
     state_dir.mkdir(parents=True, exist_ok=True)
     token = write_credentials(state_dir)
-    etcd_port, peer_port, api_port = _free_ports(3)
+    etcd_port, peer_port, api_port = free_ports(3)
     server = f"https://127.0.0.1:{api_port}"
     kubeconfig, ca_file = state_dir / "kubeconfig", state_dir / "ca.crt"
     cluster = DevCluster(state_dir, server, kubeconfig, ca_file, token, binaries, {})
@@ -296,15 +293,10 @@ def _spawn(cluster: DevCluster, die_with_parent: bool, name: str, argv: list[str
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_term_on_parent_death if die_with_parent and sys.platform == "linux" else None,
+            preexec_fn=term_on_parent_death if die_with_parent and sys.platform == "linux" else None,
         )
     cluster.processes.append(proc)
     cluster.pids[name] = proc.pid
-
-
-def _term_on_parent_death() -> None:
-    """Runs in the child before exec: ask Linux for SIGTERM when the parent process dies."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _wait_ready(cluster: DevCluster, timeout: float) -> None:
@@ -324,64 +316,6 @@ def _tail(cluster: DevCluster, name: str, lines: int = 25) -> str:
     path = cluster.state_dir / f"{name}.log"
     text = path.read_text(errors="replace") if path.exists() else ""
     return "\n".join(text.splitlines()[-lines:]) + f"\n(full log: {path})"
-
-
-def _readyz(server: str, ca_file: Path, token: str, timeout: float) -> bool:
-    context = ssl.create_default_context(cafile=str(ca_file))
-    request = urllib.request.Request(f"{server}/readyz", headers={"Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _stop_pid(pid: int, exe: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Stop ``pid`` only if it still runs ``exe``, so a recycled PID is never signalled."""
-
-    def alive() -> bool:
-        if proc is not None:
-            return proc.poll() is None
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reaps it when it is our own child, else not ours to reap
-        return _runs(pid, exe)
-
-    if not _runs(pid, exe):
-        alive()
-        return
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not alive():
-            return
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    if proc is not None:
-        proc.wait(timeout=timeout)
-
-
-def _runs(pid: int, exe: Path) -> bool:
-    """Whether ``pid`` is a live (not zombie) process of the binary ``exe``."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.rpartition(")")[2].split()[0] == "Z":
-            return False
-        return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(exe)
-    except OSError:
-        return False
-
-
-def _free_ports(count: int) -> list[int]:
-    """Ask the kernel for distinct free loopback ports (held together so none repeats)."""
-    socks = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
 
 
 # --- `tipsml dev-cluster` ---------------------------------------------------------------------------
