@@ -1,22 +1,31 @@
 """A small synthetic world for the tip scorer: a Feast store with features and an MLflow-registered model.
 
 Used by the scorer's tests and its benchmark, so both score with a real LightGBM model trained here over
-``MODEL_FEATURES`` (never a hard-coded score) and read real Feast online features (SQLite).
+``MODEL_FEATURES`` (never a hard-coded score) and read real Feast online features (SQLite). Also starts
+the real model server as a process. ``httpx`` here makes single calls only; load is generated with aiohttp.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 
 from contracts.enums import TaskCategory
 from contracts.local_state import LocalState
+from tipsml.errors import ProcessStartError
+from tipsml.processes import free_port, stop_pid, wait_for_port
 
 MODEL_NAME = "tip-scorer"
+READY_PATH = f"/v1/models/{MODEL_NAME}"
 CATEGORIES = [c.value for c in TaskCategory]
 
 
@@ -166,3 +175,67 @@ def build_world(root: Path, *, n_users: int = 50, n_tips: int = 200, seed: int =
     return ScorerWorld(
         root=root, tracking_uri=uri, model_dir=model_dir, version=version, users=users, tips=tips
     )
+
+
+@dataclass
+class ScorerProcess:
+    """A running ``python -m predictors.scorer`` (the real ``kserve.ModelServer``)."""
+
+    url: str
+    pid: int
+    log: Path
+
+    def get(self, path: str) -> httpx.Response:
+        """One GET (single requests only; load generation uses aiohttp)."""
+        return httpx.get(self.url + path, timeout=10)
+
+    def post(self, path: str, body: object) -> httpx.Response:
+        """One JSON POST."""
+        return httpx.post(self.url + path, json=body, timeout=10)
+
+    def wait_status(self, path: str, status: int, timeout: float = 15.0) -> httpx.Response:
+        """Poll ``path`` until it answers ``status`` or ``timeout`` passes; the last answer either way."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.get(path)
+            if r.status_code == status or time.monotonic() > deadline:
+                return r
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL after a grace period."""
+        stop_pid(self.pid)
+
+
+def spawn_scorer(
+    world: ScorerWorld, workdir: Path, *, wait_ready: bool = True, **settings: str
+) -> ScorerProcess:
+    """Start the scorer on a free port with ``TIPSML_*`` settings for ``world``; wait until it is ready."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "TIPSML_STATE_DIR": str(world.root),
+        "TIPSML_HTTP_PORT": str(port),
+        "TIPSML_MLFLOW_TRACKING_URI": world.tracking_uri,
+    }
+    env.update({f"TIPSML_{k.upper()}": v for k, v in settings.items()})
+    workdir.mkdir(parents=True, exist_ok=True)
+    log = workdir / f"scorer-{port}.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "predictors.scorer"],
+            stdout=out,  # noqa: S603
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=workdir,
+            start_new_session=True,
+        )
+    server = ScorerProcess(url=f"http://127.0.0.1:{port}", pid=proc.pid, log=log)
+    try:
+        wait_for_port(port, 120, proc)
+        if wait_ready and server.wait_status(READY_PATH, 200).status_code != 200:
+            raise ProcessStartError("scorer never became ready")
+    except ProcessStartError as e:
+        server.stop()
+        raise ProcessStartError(f"{e}; log tail:\n{log.read_text(errors='replace')[-3000:]}") from e
+    return server
