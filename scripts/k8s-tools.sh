@@ -43,7 +43,9 @@ _k8s_tools_main() {
     local go_bin="${GO:-}"
     if [[ -z "$go_bin" ]]; then
         go_bin="$(command -v go || true)"
-        [[ -z "$go_bin" && -x /usr/local/go/bin/go ]] && go_bin=/usr/local/go/bin/go
+        if [[ -z "$go_bin" && -x /usr/local/go/bin/go ]]; then
+            go_bin=/usr/local/go/bin/go # the official tarball's place, often not on PATH
+        fi
     fi
     if [[ -z "$go_bin" ]]; then
         echo "k8s-tools: the Go toolchain is needed to build kube-apiserver; install Go and retry" >&2
@@ -125,7 +127,7 @@ _k8s_tools_main() {
         local start=$SECONDS
         (
             cd "$work"
-            GOFLAGS=-mod=mod GOWORK=off CGO_ENABLED=0 \
+            GOFLAGS="-mod=mod -buildvcs=false" GOWORK=off CGO_ENABLED=0 \
                 "$go_bin" build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@"
         ) >&2
         local tool
