@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import nats
+from nats.js.errors import NotFoundError
 
 from contracts.streams import STREAM_SUBJECTS
 from streams.topology import ensure_streams
@@ -129,7 +130,10 @@ async def _stream_counts(url: str) -> list[StreamCount]:
         js = nc.jetstream()
         out = []
         for name in STREAM_SUBJECTS:
-            info = await js.stream_info(name, subjects_filter=">")
+            try:
+                info = await js.stream_info(name, subjects_filter=">")
+            except NotFoundError:
+                continue
             subjects = dict(sorted((info.state.subjects or {}).items()))
             out.append(StreamCount(name, info.state.messages, info.state.bytes, subjects))
         return out

@@ -1,0 +1,27 @@
+"""``tipsml demo``: the whole loop on embedded defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tipsml.errors import TipsmlError
+
+
+def demo(
+    users: Annotated[int, typer.Option(min=10, help="Simulated users.")] = 2000,
+    days: Annotated[int, typer.Option(min=1, help="Simulated days.")] = 14,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 7,
+) -> None:
+    """Run the whole loop locally: stack up, simulated events into JetStream, and what landed per subject."""
+    from tipsml.demo import DemoOptions, run_demo
+    from tipsml.settings import StackSettings
+
+    console = Console()
+    try:
+        run_demo(DemoOptions(users=users, days=days, seed=seed), StackSettings(), console)
+    except TipsmlError as e:
+        console.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(1) from e
