@@ -32,8 +32,9 @@ def test_hash_unit_in_range() -> None:
 
 
 def test_experiment_file_parses_both_kinds_and_rejects_duplicates() -> None:
-    ab = ExperimentFile.model_validate({"active": {"kind": "ab", "name": "e1", "salt": "s",
-                                                   "arms": [{"prompt_version": "v1", "weight": 1}]}})
+    ab = ExperimentFile.model_validate(
+        {"active": {"kind": "ab", "name": "e1", "salt": "s", "arms": [{"prompt_version": "v1", "weight": 1}]}}
+    )
     assert isinstance(ab.active, ABExperiment)
     bandit = ExperimentFile.model_validate({"active": {"kind": "bandit", "name": "b", "arms": ["v1", "v2"]}})
     assert bandit.active is not None and bandit.active.kind == "bandit"

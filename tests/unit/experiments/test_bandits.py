@@ -14,8 +14,11 @@ def test_thompson_regret_below_epsilon_greedy_and_uniform() -> None:
     totals = {"thompson": 0.0, "epsilon": 0.0, "uniform": 0.0}
     for seed in range(5):
         world = bernoulli_arms(np.array([0.2, 0.3, 0.1]))
-        policies = {"thompson": ThompsonSampling(ARMS),
-                    "epsilon": EpsilonGreedy(ARMS, 0.1), "uniform": UniformPolicy(ARMS)}
+        policies = {
+            "thompson": ThompsonSampling(ARMS),
+            "epsilon": EpsilonGreedy(ARMS, 0.1),
+            "uniform": UniformPolicy(ARMS),
+        }
         for name, policy in policies.items():
             totals[name] += run_bandit(policy, world, 5000, np.random.default_rng(seed)).cumulative_regret
     assert totals["thompson"] < totals["epsilon"]
@@ -28,9 +31,15 @@ def test_ucb1_plays_each_arm_once_then_exploits() -> None:
     assert run.pulls["v2"] > 400
 
 
-@pytest.mark.parametrize("policy", [
-    ThompsonSampling(ARMS), UCB1(ARMS), EpsilonGreedy(ARMS, 0.2), UniformPolicy(ARMS),
-])
+@pytest.mark.parametrize(
+    "policy",
+    [
+        ThompsonSampling(ARMS),
+        UCB1(ARMS),
+        EpsilonGreedy(ARMS, 0.2),
+        UniformPolicy(ARMS),
+    ],
+)
 def test_propensities_are_distributions_and_chosen_arm_has_positive_propensity(policy: object) -> None:
     from experiments.bandits import BanditPolicy
 

@@ -15,11 +15,15 @@ def _estimates(seed: int) -> tuple[float, dict[str, tuple[float, float, float]]]
     target_p = data.target_probs[rows, data.actions]
     # Cross-fitting: each half's reward model is fitted on the other half, so DR stays unbiased.
     half = rows < n // 2
-    model = np.where(half[:, None], tabular_reward_model(data, 5, 3, ~half),
-                     tabular_reward_model(data, 5, 3, half))
+    model = np.where(
+        half[:, None], tabular_reward_model(data, 5, 3, ~half), tabular_reward_model(data, 5, 3, half)
+    )
     out = {}
-    for est in (ips(data.rewards, data.logging_p, target_p), snips(data.rewards, data.logging_p, target_p),
-                doubly_robust(data.rewards, data.actions, data.logging_p, data.target_probs, model)):
+    for est in (
+        ips(data.rewards, data.logging_p, target_p),
+        snips(data.rewards, data.logging_p, target_p),
+        doubly_robust(data.rewards, data.actions, data.logging_p, data.target_probs, model),
+    ):
         out[est.name] = (est.value, est.ci_low, est.ci_high)
     return data.true_value, out
 

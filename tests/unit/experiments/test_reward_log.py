@@ -14,16 +14,37 @@ from experiments.reward_log import RewardLog
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 
 
-def shown(n: int, *, model: str = "m1", prompt: str | None = "v1", at: datetime = T0, eid: str | None = None,
-          propensity: float = 0.5) -> TipShown:
-    return TipShown(event_id=eid or f"s-{n}", occurred_at=at, user_id=f"u-{n % 3}", request_id=f"r-{n}",
-                    tip_id=f"t-{n}", category=TaskCategory.WORK, model_version=model, prompt_version=prompt,
-                    propensity=propensity)
+def shown(
+    n: int,
+    *,
+    model: str = "m1",
+    prompt: str | None = "v1",
+    at: datetime = T0,
+    eid: str | None = None,
+    propensity: float = 0.5,
+) -> TipShown:
+    return TipShown(
+        event_id=eid or f"s-{n}",
+        occurred_at=at,
+        user_id=f"u-{n % 3}",
+        request_id=f"r-{n}",
+        tip_id=f"t-{n}",
+        category=TaskCategory.WORK,
+        model_version=model,
+        prompt_version=prompt,
+        propensity=propensity,
+    )
 
 
 def reaction(n: int, r: Reaction, *, at: datetime, eid: str | None = None) -> TipReaction:
-    return TipReaction(event_id=eid or f"x-{n}-{r.value}", occurred_at=at, user_id=f"u-{n % 3}",
-                       request_id=f"r-{n}", tip_id=f"t-{n}", reaction=r)
+    return TipReaction(
+        event_id=eid or f"x-{n}-{r.value}",
+        occurred_at=at,
+        user_id=f"u-{n % 3}",
+        request_id=f"r-{n}",
+        tip_id=f"t-{n}",
+        reaction=r,
+    )
 
 
 @pytest.fixture
@@ -32,8 +53,14 @@ def log(tmp_path: Path) -> RewardLog:
 
 
 def test_reward_record_derives_reward_from_reaction() -> None:
-    base = {"request_id": "r", "user_id": "u", "tip_id": "t", "category": "work", "model_version": "m",
-            "shown_at": T0}
+    base = {
+        "request_id": "r",
+        "user_id": "u",
+        "tip_id": "t",
+        "category": "work",
+        "model_version": "m",
+        "shown_at": T0,
+    }
     assert RewardRecord.model_validate(base).reward == 0
     assert RewardRecord.model_validate({**base, "reaction": "liked"}).reward == 1
     assert RewardRecord.model_validate({**base, "reaction": "acted"}).reward == 1
@@ -85,9 +112,12 @@ def test_latest_reaction_wins_whatever_the_arrival_order(log: RewardLog) -> None
 
 def test_aggregates_per_prompt_and_model_version(log: RewardLog) -> None:
     events: list[TipShown | TipReaction] = [
-        shown(1, prompt="v1"), shown(2, prompt="v1"), shown(3, prompt="v2", model="m2"),
+        shown(1, prompt="v1"),
+        shown(2, prompt="v1"),
+        shown(3, prompt="v2", model="m2"),
         shown(4, prompt=None, model="m2"),
-        reaction(1, Reaction.LIKED, at=T0), reaction(2, Reaction.DISMISSED, at=T0),
+        reaction(1, Reaction.LIKED, at=T0),
+        reaction(2, Reaction.DISMISSED, at=T0),
         reaction(3, Reaction.ACTED, at=T0),
     ]
     log.record(events)
@@ -104,8 +134,13 @@ def test_aggregates_per_prompt_and_model_version(log: RewardLog) -> None:
 
 
 def test_time_window_and_filters(log: RewardLog) -> None:
-    log.record([shown(1, at=T0), shown(2, at=T0 + timedelta(days=1)), shown(3, at=T0 + timedelta(days=2),
-                                                                        model="m2")])
+    log.record(
+        [
+            shown(1, at=T0),
+            shown(2, at=T0 + timedelta(days=1)),
+            shown(3, at=T0 + timedelta(days=2), model="m2"),
+        ]
+    )
     assert [r.request_id for r in log.rewards_since(T0 + timedelta(hours=1))] == ["r-2", "r-3"]
     assert [r.request_id for r in log.rewards_since(T0, until=T0 + timedelta(days=1))] == ["r-1"]
     assert [r.request_id for r in log.rewards_since(T0, model_version="m2")] == ["r-3"]
@@ -122,8 +157,10 @@ def test_aggregate_rejects_unknown_bucket(log: RewardLog) -> None:
 def test_survives_reopen_and_concurrent_threads(tmp_path: Path) -> None:
     path = tmp_path / "state.db"
     with RewardLog(path) as log:
-        threads = [threading.Thread(target=log.record, args=([shown(i) for i in range(k, 200, 4)],))
-                   for k in range(4)]
+        threads = [
+            threading.Thread(target=log.record, args=([shown(i) for i in range(k, 200, 4)],))
+            for k in range(4)
+        ]
         for t in threads:
             t.start()
         for t in threads:
