@@ -33,7 +33,7 @@ def readyz(server: str, ca_file: Path, token: str, timeout: float) -> bool:
 
 
 def stop_pid(pid: int, exe: Path, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Stop ``pid`` only if it still runs ``exe``, so a recycled PID is never signalled."""
+    """Stop ``pid``; without our own ``proc`` handle, only while it still runs ``exe`` (PIDs get recycled)."""
 
     def alive() -> bool:
         if proc is not None:
@@ -42,8 +42,10 @@ def stop_pid(pid: int, exe: Path, timeout: float, proc: subprocess.Popen[bytes] 
             os.waitpid(pid, os.WNOHANG)  # reaps it when it is our own child, else not ours to reap
         return runs(pid, exe)
 
-    if not runs(pid, exe):
+    if proc is None and not runs(pid, exe):
         alive()
+        return
+    if proc is not None and proc.poll() is not None:
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -63,7 +65,9 @@ def runs(pid: int, exe: Path) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
         if stat.rpartition(")")[2].split()[0] == "Z":
             return False
-        return os.path.realpath(f"/proc/{pid}/exe") == os.path.realpath(exe)
+        # A rebuilt binary replaces the file; the running process then shows it as "(deleted)".
+        running_exe = os.readlink(f"/proc/{pid}/exe").removesuffix(" (deleted)")
+        return os.path.realpath(running_exe) == os.path.realpath(exe)
     except OSError:
         return False
 
