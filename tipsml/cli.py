@@ -12,7 +12,7 @@ from contracts.runtime import apply_offline_switches
 
 apply_offline_switches()
 
-from tipsml import cli_contract, cli_demo, cli_simulate, cli_stack  # noqa: E402
+from tipsml import cli_contract, cli_demo, devcluster, cli_simulate, cli_stack  # noqa: E402
 
 app = typer.Typer(
     name="tipsml",
@@ -25,6 +25,7 @@ app = typer.Typer(
 # --- command groups (one line each; keep sorted by name) -------------------------------------------
 app.add_typer(cli_contract.app, name="contract")
 app.command("demo")(cli_demo.demo)
+app.add_typer(devcluster.app, name="dev-cluster")
 app.command("down")(cli_stack.down)
 app.command("simulate")(cli_simulate.simulate)
 app.command("status")(cli_stack.status)
