@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS reward_log (
     PRIMARY KEY (request_id, tip_id)
 );
 CREATE INDEX IF NOT EXISTS reward_log_shown_at ON reward_log (shown_at);
+CREATE INDEX IF NOT EXISTS reward_log_user ON reward_log (user_id, shown_at);
+CREATE INDEX IF NOT EXISTS reward_log_tip ON reward_log (tip_id);
 CREATE TABLE IF NOT EXISTS reward_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
 """
 

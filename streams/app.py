@@ -1,0 +1,59 @@
+"""Wire the consumer process together: feature store, writer, metrics, signals; run until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from typing import TYPE_CHECKING
+
+from contracts.runtime import apply_offline_switches
+from streams.consumer import Consumer
+from streams.metrics import IngestMetrics
+from streams.settings import ConsumerSettings
+from streams.writer import BatchWriter
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
+
+log = logging.getLogger(__name__)
+
+
+def open_feature_store(settings: ConsumerSettings) -> FeatureStore:
+    """The local-default Feast store under the state root, with the definitions applied."""
+    apply_offline_switches()
+    from feature_repo.config import apply_definitions, open_store
+
+    store = open_store(settings.state_dir)
+    apply_definitions(store)
+    return store
+
+
+async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMetrics | None = None) -> None:
+    """Run both consumers until ``stop`` is set (SIGTERM in the process entry point)."""
+    store = await asyncio.to_thread(open_feature_store, settings) if settings.online_push else None
+    writer = BatchWriter(settings, store)
+    metrics = metrics or IngestMetrics()
+    if settings.metrics_port is not None:
+        metrics.serve(settings.metrics_port, settings.metrics_host)
+    try:
+        await Consumer(settings, writer, metrics).run(stop)
+    finally:
+        writer.close()
+
+
+async def run_until_signalled(settings: ConsumerSettings) -> None:
+    """Run until SIGTERM or SIGINT, then drain gracefully (finish the batch in hand, ack, close)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("consuming from %s (state under %s)", settings.nats_url, settings.state_dir)
+    await run(settings, stop)
+    log.info("stopped")
+
+
+def main() -> None:
+    """Process entry point (``python -m streams``): settings from ``TIPSML_*`` env only."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(run_until_signalled(ConsumerSettings()))

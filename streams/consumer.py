@@ -1,0 +1,235 @@
+"""Durable pull consumers on ``SIGNALS`` and ``FEEDBACK``: validate, write, then ack; nak or dead-letter.
+
+Per fetched batch: every message is parsed with :func:`contracts.events.parse_event`. Valid events go through
+:class:`streams.writer.BatchWriter` in a worker thread and are acked only once that returns (durable). A
+message that fails validation is naked with a growing delay; on its last allowed delivery (``max_deliver``)
+it is published to ``deadletter.<subject>`` and then terminated, so nothing is lost and nothing loops hot. A
+failed write naks the batch the same way (and dead-letters on the last delivery, with the reason).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from collections.abc import Sequence
+from typing import Any
+
+import nats
+import nats.errors
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from contracts.events import EventValidationError, parse_event
+from contracts.streams import (
+    FEEDBACK_STREAM,
+    FEEDBACK_SUBJECTS,
+    SIGNALS_STREAM,
+    SIGNALS_SUBJECTS,
+    deadletter_subject,
+)
+from contracts.validation import FieldError
+from streams.deadletter import deadletter_headers
+from streams.errors import ConnectError, WriteError
+from streams.event_log import LoggedEvent
+from streams.metrics import IngestMetrics
+from streams.settings import ConsumerSettings
+from streams.topology import ensure_streams
+from streams.writer import BatchWriter
+
+log = logging.getLogger(__name__)
+
+CONSUMED: dict[str, str] = {SIGNALS_STREAM: SIGNALS_SUBJECTS, FEEDBACK_STREAM: FEEDBACK_SUBJECTS}
+DEADLETTER_PUBLISH_ATTEMPTS = 5
+
+
+def durable_name(settings: ConsumerSettings, stream: str) -> str:
+    """Durable consumer name of a stream, e.g. ``tipsml-ingest-signals``."""
+    return f"{settings.durable_prefix}-{stream.lower()}"
+
+
+def consumer_config(settings: ConsumerSettings, stream: str) -> ConsumerConfig:
+    """Explicit ack, bounded deliveries, backoff on ack timeouts."""
+    return ConsumerConfig(
+        durable_name=durable_name(settings, stream),
+        ack_policy=AckPolicy.EXPLICIT,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_wait=settings.ack_wait_seconds,
+        max_deliver=settings.max_deliver,
+        backoff=list(settings.backoff_seconds) or None,
+        max_ack_pending=max(20_000, 4 * settings.batch_size),
+        filter_subject=CONSUMED[stream],
+    )
+
+
+async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> NATS:
+    """Connect with the credentials and TLS the settings name; reconnect forever."""
+    options: dict[str, Any] = {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "allow_reconnect": True,
+    }
+    if settings.nats_creds_file is not None:
+        options["user_credentials"] = str(settings.nats_creds_file)
+    if settings.nats_tls_ca_file or settings.nats_tls_cert_file:
+        ctx = ssl.create_default_context(
+            cafile=str(settings.nats_tls_ca_file) if settings.nats_tls_ca_file else None
+        )
+        if settings.nats_tls_cert_file and settings.nats_tls_key_file:
+            ctx.load_cert_chain(str(settings.nats_tls_cert_file), str(settings.nats_tls_key_file))
+        options["tls"] = ctx
+    try:
+        return await nats.connect(servers=settings.nats_url.split(","), **options)
+    except Exception as e:
+        raise ConnectError(f"cannot connect to NATS at {settings.nats_url}: {e}") from e
+
+
+class Consumer:
+    """Both stream consumers in one process, sharing one writer."""
+
+    def __init__(
+        self, settings: ConsumerSettings, writer: BatchWriter, metrics: IngestMetrics | None = None
+    ) -> None:
+        self.settings = settings
+        self.writer = writer
+        self.metrics = metrics or IngestMetrics()
+        self._write_lock = asyncio.Lock()
+        self.ready = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set, then finish the batch in hand, drain and return."""
+        await asyncio.to_thread(self.writer.recover)
+        nc = await connect(self.settings)
+        try:
+            js = nc.jetstream()
+            await ensure_streams(js)
+            subs = {}
+            for stream in CONSUMED:
+                await js.add_consumer(stream, consumer_config(self.settings, stream))
+                subs[stream] = await js.pull_subscribe_bind(
+                    durable_name(self.settings, stream), stream=stream
+                )
+            self.ready.set()
+            loops = [
+                asyncio.create_task(self._loop(js, stream, sub, stop), name=f"consume-{stream}")
+                for stream, sub in subs.items()
+            ]
+            lag = asyncio.create_task(self._poll_lag(js, stop), name="consumer-lag")
+            await asyncio.gather(*loops)
+            lag.cancel()
+            for sub in subs.values():
+                await sub.unsubscribe()
+            await nc.flush(timeout=5)  # the last acks reach the server before we go
+        finally:
+            if not nc.is_closed:
+                await nc.close()
+
+    async def _loop(
+        self, js: JetStreamContext, stream: str, sub: JetStreamContext.PullSubscription, stop: asyncio.Event
+    ) -> None:
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(
+                    batch=self.settings.batch_size, timeout=self.settings.fetch_timeout_seconds
+                )
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue  # idle
+            except Exception as e:  # reconnecting, server restarting: wait and fetch again
+                log.warning("fetch on %s failed (%s); retrying", stream, type(e).__name__)
+                await asyncio.sleep(0.5)
+                continue
+            await self.handle(js, stream, msgs)
+
+    async def handle(self, js: JetStreamContext, stream: str, msgs: Sequence[Msg]) -> None:
+        """Validate, write and settle (ack / nak / dead-letter + term) one fetched batch."""
+        m = self.metrics
+        m.received.labels(stream).inc(len(msgs))
+        valid: list[tuple[Msg, LoggedEvent]] = []
+        invalid: list[tuple[Msg, list[FieldError]]] = []
+        for msg in msgs:
+            try:
+                event = parse_event(msg.data)
+            except EventValidationError as e:
+                invalid.append((msg, e.errors))
+            else:
+                valid.append((msg, LoggedEvent(event, msg.subject, msg.metadata.sequence.stream, msg.data)))
+        if valid:
+            try:
+                async with self._write_lock:
+                    result = await asyncio.to_thread(self.writer.write, [le for _, le in valid])
+            except WriteError as e:
+                log.error("write failed, batch will be redelivered: %s", e)
+                for msg, _ in valid:
+                    await self._reject(js, stream, msg, [FieldError("(write)", str(e))], "write")
+            else:
+                m.write_seconds.labels(stream).observe(result.write_seconds)
+                m.push_seconds.labels(stream).observe(result.push_seconds)
+                m.written.labels(stream).inc(result.applied)
+                m.duplicates.labels(stream).inc(result.duplicates)
+                for msg, _ in valid:
+                    await msg.ack()
+                m.acked.labels(stream).inc(len(valid))
+        for msg, errors in invalid:
+            await self._reject(js, stream, msg, errors, "validation")
+
+    async def _reject(
+        self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str
+    ) -> None:
+        delivered = msg.metadata.num_delivered
+        if delivered < self.settings.max_deliver:
+            await msg.nak(delay=self.settings.nak_delay(delivered))
+            self.metrics.naked.labels(stream, reason).inc()
+            return
+        headers = deadletter_headers(
+            msg.headers,
+            errors=errors,
+            reason=reason,
+            subject=msg.subject,
+            stream=stream,
+            stream_seq=msg.metadata.sequence.stream,
+            delivered=delivered,
+        )
+        for attempt in range(1, DEADLETTER_PUBLISH_ATTEMPTS + 1):
+            try:
+                await js.publish(deadletter_subject(msg.subject), msg.data, headers=headers)
+                break
+            except Exception as e:  # keep the message ours while retrying: the server will not redeliver it
+                log.warning(
+                    "dead-letter publish of %s:%d failed (%s), attempt %d",
+                    stream,
+                    msg.metadata.sequence.stream,
+                    type(e).__name__,
+                    attempt,
+                )
+                await msg.in_progress()
+                await asyncio.sleep(0.5 * attempt)
+        else:
+            log.error(
+                "could not dead-letter %s:%d; it stays in %s", stream, msg.metadata.sequence.stream, stream
+            )
+            return
+        await msg.term()
+        self.metrics.deadlettered.labels(stream, reason).inc()
+        log.info(
+            "dead-lettered %s:%d after %d deliveries (%s)",
+            stream,
+            msg.metadata.sequence.stream,
+            delivered,
+            reason,
+        )
+
+    async def _poll_lag(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            for stream in CONSUMED:
+                try:
+                    info = await js.consumer_info(stream, durable_name(self.settings, stream))
+                    self.metrics.lag.labels(stream).set((info.num_pending or 0) + (info.num_ack_pending or 0))
+                except Exception as e:
+                    log.debug("consumer lag of %s unavailable: %s", stream, e)
+            try:
+                await asyncio.wait_for(stop.wait(), self.settings.lag_poll_seconds)
+            except TimeoutError:
+                pass

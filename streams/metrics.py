@@ -1,0 +1,53 @@
+"""Prometheus metrics of the consumers (own registry, so several consumers can live in one test process)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class IngestMetrics:
+    """Received, acked, naked, dead-lettered, duplicates, write/push latency, consumer lag."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.received = Counter("tipsml_ingest_received", "Messages fetched.", ["stream"], registry=r)
+        self.acked = Counter(
+            "tipsml_ingest_acked", "Messages acked after a durable write.", ["stream"], registry=r
+        )
+        self.naked = Counter(
+            "tipsml_ingest_naked", "Messages naked for redelivery.", ["stream", "reason"], registry=r
+        )
+        self.deadlettered = Counter(
+            "tipsml_ingest_deadlettered", "Messages parked on DEADLETTER.", ["stream", "reason"], registry=r
+        )
+        self.duplicates = Counter(
+            "tipsml_ingest_duplicates", "Valid events already applied (by event_id).", ["stream"], registry=r
+        )
+        self.written = Counter("tipsml_ingest_written", "Events newly written.", ["stream"], registry=r)
+        self.write_seconds = Histogram(
+            "tipsml_ingest_write_seconds",
+            "Durable write of one batch.",
+            ["stream"],
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.push_seconds = Histogram(
+            "tipsml_ingest_online_push_seconds",
+            "Online push of one batch.",
+            ["stream"],
+            buckets=_BUCKETS,
+            registry=r,
+        )
+        self.lag = Gauge(
+            "tipsml_ingest_consumer_lag",
+            "Messages not yet delivered or not yet acked.",
+            ["stream"],
+            registry=r,
+        )
+
+    def serve(self, port: int, host: str = "127.0.0.1") -> None:
+        """Expose ``/metrics`` over HTTP."""
+        start_http_server(port, addr=host, registry=self.registry)

@@ -1,0 +1,316 @@
+"""The consumers' SQLite state: applied event ids, task state, app-open counts, the reward log, batches.
+
+One file (``LocalState.state_db``, WAL) and one transaction per batch, so a batch is applied entirely or not
+at all. Task state is folded with :func:`feature_repo.features.apply_task_event`, the very rule the batch
+replay uses. The ``batches`` table makes the Parquet event log and the online push exactly-once across
+crashes (see :mod:`streams.writer`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Final
+
+from contracts.enums import TaskCategory, TaskPriority, TaskStatus
+from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown
+from experiments.reward_log import connect, new_event_ids, write_events
+from experiments.reward_log import ensure_schema as ensure_reward_schema
+from feature_repo.features import OpenCount, ShownTip, TaskRecord, apply_task_event, local_hour, utc_day
+
+SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS ingested_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, files TEXT NOT NULL, affected TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS tasks (
+    user_id TEXT NOT NULL, task_id TEXT NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL,
+    priority TEXT NOT NULL, first_seen_at REAL NOT NULL, updated_at REAL NOT NULL, completed_at REAL,
+    title TEXT, due_at REAL,
+    PRIMARY KEY (user_id, task_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS open_counts (
+    user_id TEXT NOT NULL, day TEXT NOT NULL, local_hour INTEGER NOT NULL, n INTEGER NOT NULL,
+    PRIMARY KEY (user_id, day, local_hour)
+) WITHOUT ROWID;
+"""
+_IN_CHUNK: Final = 500
+
+
+def _ts(dt: datetime | None) -> float | None:
+    return None if dt is None else dt.timestamp()
+
+
+def _dt(ts: float | None) -> datetime | None:
+    return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
+    for i in range(0, len(items), _IN_CHUNK):
+        yield items[i : i + _IN_CHUNK]
+
+
+@dataclass
+class Affected:
+    """Entity keys whose feature values a batch changed."""
+
+    users: set[str] = field(default_factory=set)
+    task_users: set[str] = field(default_factory=set)
+    tips: set[str] = field(default_factory=set)
+    user_categories: set[tuple[str, str]] = field(default_factory=set)
+
+    def to_json(self) -> str:
+        """Serialize (stored with the batch so an interrupted push can be redone)."""
+        return json.dumps(
+            {
+                "users": sorted(self.users),
+                "task_users": sorted(self.task_users),
+                "tips": sorted(self.tips),
+                "user_categories": sorted(self.user_categories),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Affected:
+        """Inverse of :meth:`to_json`."""
+        d = json.loads(text)
+        return cls(
+            set(d["users"]), set(d["task_users"]), set(d["tips"]), {(u, c) for u, c in d["user_categories"]}
+        )
+
+
+class StateStore:
+    """SQLite state of the consumers; used from one writer thread at a time."""
+
+    def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
+        self.conn = connect(path, synchronous=synchronous)
+        self.conn.executescript(SCHEMA)
+        ensure_reward_schema(self.conn)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def unseen(self, events: Sequence[EventBase]) -> list[EventBase]:
+        """Events whose id was never applied, first occurrence within the batch only."""
+        unique: dict[str, EventBase] = {}
+        for ev in events:
+            unique.setdefault(ev.event_id, ev)
+        fresh = new_event_ids(self.conn, "ingested_events", list(unique))
+        return [ev for eid, ev in unique.items() if eid in fresh]
+
+    def apply(self, batch_id: str, events: Sequence[EventBase], files: Sequence[str]) -> Affected:
+        """Apply new events and record the batch, in one transaction; returns the keys to re-push."""
+        affected = Affected()
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT INTO ingested_events (event_id) VALUES (?)", [(e.event_id,) for e in events]
+            )
+            task_events = [e for e in events if isinstance(e, TaskSynced | TaskCompleted)]
+            self._apply_tasks(conn, task_events)
+            opens: Counter[tuple[str, str, int]] = Counter(
+                (e.user_id, utc_day(e.occurred_at).isoformat(), local_hour(e))
+                for e in events
+                if isinstance(e, AppOpened)
+            )
+            conn.executemany(
+                "INSERT INTO open_counts (user_id, day, local_hour, n) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (user_id, day, local_hour) DO UPDATE SET n = n + excluded.n",
+                [(u, d, h, n) for (u, d, h), n in opens.items()],
+            )
+            tip_events = [e for e in events if isinstance(e, TipShown | TipReaction)]
+            write_events(conn, tip_events)
+            for e in events:
+                affected.users.add(e.user_id)
+            for te in task_events:
+                affected.task_users.add(te.user_id)
+                if isinstance(te, TaskCompleted) or te.status is TaskStatus.DONE:
+                    affected.user_categories.add((te.user_id, te.category.value))
+            affected.tips.update(e.tip_id for e in tip_events)
+            for u, c in self._categories_of(conn, tip_events):
+                affected.user_categories.add((u, c))
+            conn.execute(
+                "INSERT INTO batches (batch_id, files, affected) VALUES (?, ?, ?)",
+                (batch_id, json.dumps(list(files)), affected.to_json()),
+            )
+        return affected
+
+    @staticmethod
+    def _categories_of(
+        conn: sqlite3.Connection, events: Sequence[TipShown | TipReaction]
+    ) -> set[tuple[str, str]]:
+        out = {(e.user_id, e.category.value) for e in events if isinstance(e, TipShown)}
+        keys = [(e.request_id, e.tip_id) for e in events if isinstance(e, TipReaction)]
+        for rid, tid in keys:
+            row = conn.execute(
+                "SELECT user_id, category FROM reward_log WHERE request_id = ? AND tip_id = ?", (rid, tid)
+            ).fetchone()
+            if row is not None and row[1] is not None:
+                out.add((row[0], row[1]))
+        return out
+
+    def _apply_tasks(self, conn: sqlite3.Connection, events: Sequence[TaskSynced | TaskCompleted]) -> None:
+        if not events:
+            return
+        keys = sorted({(e.user_id, e.task_id) for e in events})
+        current: dict[tuple[str, str], TaskRecord] = {}
+        for user_id, recs in self._load_tasks(conn, {u for u, _ in keys}).items():
+            for r in recs:
+                current[(user_id, r.task_id)] = r
+        changed: dict[tuple[str, str], TaskRecord] = {}
+        for ev in sorted(events, key=lambda e: e.occurred_at):
+            key = (ev.user_id, ev.task_id)
+            new = apply_task_event(current.get(key), ev)
+            if new is not None:
+                current[key] = changed[key] = new
+        conn.executemany(
+            "INSERT OR REPLACE INTO tasks (user_id, task_id, category, status, priority, first_seen_at,"
+            " updated_at, completed_at, title, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    u,
+                    r.task_id,
+                    r.category.value,
+                    r.status.value,
+                    r.priority.value,
+                    _ts(r.first_seen_at),
+                    _ts(r.updated_at),
+                    _ts(r.completed_at),
+                    r.title,
+                    _ts(r.due_at),
+                )
+                for (u, _), r in changed.items()
+            ],
+        )
+
+    # --- readers (feature inputs) ---------------------------------------------------------------------------
+
+    def _load_tasks(self, conn: sqlite3.Connection, users: Iterable[str]) -> dict[str, list[TaskRecord]]:
+        out: dict[str, list[TaskRecord]] = defaultdict(list)
+        for chunk in _chunks(sorted(users)):
+            marks = ",".join("?" * len(chunk))
+            for r in conn.execute(
+                "SELECT user_id, task_id, category, status, priority, first_seen_at, updated_at,"
+                f" completed_at, title, due_at FROM tasks WHERE user_id IN ({marks})",
+                chunk,
+            ):
+                first, updated = _dt(r[5]), _dt(r[6])
+                assert first is not None and updated is not None
+                out[r[0]].append(
+                    TaskRecord(
+                        task_id=r[1],
+                        category=TaskCategory(r[2]),
+                        status=TaskStatus(r[3]),
+                        priority=TaskPriority(r[4]),
+                        first_seen_at=first,
+                        updated_at=updated,
+                        completed_at=_dt(r[7]),
+                        title=r[8],
+                        due_at=_dt(r[9]),
+                    )
+                )
+        return out
+
+    def tasks(self, users: Iterable[str]) -> dict[str, list[TaskRecord]]:
+        """Task records per user."""
+        return self._load_tasks(self.conn, users)
+
+    def opens(self, users: Iterable[str], since: date) -> dict[str, list[OpenCount]]:
+        """App-open counts per user from ``since`` on."""
+        out: dict[str, list[OpenCount]] = defaultdict(list)
+        for chunk in _chunks(sorted(users)):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT user_id, day, local_hour, n FROM open_counts WHERE user_id IN ({marks})"
+                " AND day >= ?",
+                [*chunk, since.isoformat()],
+            ):
+                out[r[0]].append(OpenCount(date.fromisoformat(r[1]), r[2], r[3]))
+        return out
+
+    def shown(self, users: Iterable[str], since: datetime) -> dict[str, list[ShownTip]]:
+        """Shown tips per user from ``since`` on (impressions only, reactions folded in)."""
+        out: dict[str, list[ShownTip]] = defaultdict(list)
+        for chunk in _chunks(sorted(users)):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT user_id, tip_id, category, shown_at, reaction IN ('liked', 'acted') FROM reward_log"
+                f" WHERE user_id IN ({marks}) AND shown_at >= ?",
+                [*chunk, since.timestamp()],
+            ):
+                shown_at = _dt(r[3])
+                assert shown_at is not None
+                out[r[0]].append(ShownTip(r[1], TaskCategory(r[2]), shown_at, bool(r[4])))
+        return out
+
+    def tip_counts(self, tips: Iterable[str]) -> dict[str, tuple[int, int, str | None]]:
+        """(impressions, positives, category) per tip, all time."""
+        out: dict[str, tuple[int, int, str | None]] = {}
+        for chunk in _chunks(sorted(tips)):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT tip_id, COUNT(*), SUM(reaction IN ('liked', 'acted')), MAX(category) FROM reward_log"
+                f" WHERE tip_id IN ({marks}) AND shown_at IS NOT NULL GROUP BY tip_id",
+                chunk,
+            ):
+                out[r[0]] = (r[1], r[2] or 0, r[3])
+        return out
+
+    def affinity_counts(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
+        """(impressions, positives) per (user, category), all time."""
+        wanted = set(pairs)
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for chunk in _chunks(sorted({u for u, _ in wanted})):
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT user_id, category, COUNT(*), SUM(reaction IN ('liked', 'acted')) FROM reward_log"
+                f" WHERE user_id IN ({marks}) AND shown_at IS NOT NULL GROUP BY user_id, category",
+                chunk,
+            ):
+                if (r[0], r[1]) in wanted:
+                    out[(r[0], r[1])] = (r[2], r[3] or 0)
+        return out
+
+    # --- batches (exactly-once bookkeeping) -----------------------------------------------------------------
+
+    def committed_batches(self) -> dict[str, list[str]]:
+        """Batch id -> event-log files of every committed batch."""
+        return {r[0]: json.loads(r[1]) for r in self.conn.execute("SELECT batch_id, files FROM batches")}
+
+    def unpushed(self) -> list[tuple[str, Affected]]:
+        """Committed batches whose online push may not have happened (crash in between)."""
+        rows = self.conn.execute("SELECT batch_id, affected FROM batches WHERE pushed = 0 ORDER BY rowid")
+        return [(r[0], Affected.from_json(r[1])) for r in rows]
+
+    def mark_pushed(self, batch_ids: Sequence[str]) -> None:
+        """Record that these batches' feature values reached the online store."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "UPDATE batches SET pushed = 1, affected = '' WHERE batch_id = ?", [(b,) for b in batch_ids]
+            )
+
+    def count_ingested(self) -> int:
+        """How many distinct events were applied."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM ingested_events").fetchone()[0])
+
+
+def window_start(as_of: datetime, days: int) -> datetime:
+    """Start of a ``days``-long window ending at ``as_of``."""
+    return as_of - timedelta(days=days)
