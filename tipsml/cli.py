@@ -13,6 +13,7 @@ from contracts.runtime import apply_offline_switches
 apply_offline_switches()
 
 from tipsml import cli_contract, cli_demo, devcluster, cli_simulate, cli_stack  # noqa: E402
+from tipsml import cli_consume  # noqa: E402
 
 app = typer.Typer(
     name="tipsml",
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 
 # --- command groups (one line each; keep sorted by name) -------------------------------------------
+app.command("consume")(cli_consume.consume)
 app.add_typer(cli_contract.app, name="contract")
 app.command("demo")(cli_demo.demo)
 app.add_typer(devcluster.app, name="dev-cluster")
