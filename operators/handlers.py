@@ -65,6 +65,12 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
     )
 
 
+@kopf.on.login(id="login")
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """The Pod's service account in a cluster, else ``$KUBECONFIG`` as it is now (not at import time)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.on.cleanup(id="close")
 async def close(memo: Any, **_: Any) -> None:
     """Release HTTP connections."""

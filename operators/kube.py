@@ -9,6 +9,7 @@ synchronous; every call here runs in a worker thread so the event loop never blo
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
 
@@ -30,7 +31,8 @@ def api_client() -> client.ApiClient:
         config.load_incluster_config()
         return client.ApiClient()
     except config.ConfigException:
-        return config.new_client_from_config()
+        # The library reads $KUBECONFIG once at its import; read it now so a late setting counts.
+        return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
 
 
 def is_status(error: BaseException, code: int) -> bool:
