@@ -15,6 +15,7 @@ apply_offline_switches()
 from tipsml import cli_contract, cli_demo, devcluster, cli_simulate, cli_stack  # noqa: E402
 from tipsml import cli_consume  # noqa: E402
 from tipsml import cli_report  # noqa: E402
+from tipsml import cli_operator  # noqa: E402
 
 app = typer.Typer(
     name="tipsml",
@@ -30,7 +31,9 @@ app.add_typer(cli_contract.app, name="contract")
 app.command("demo")(cli_demo.demo)
 app.add_typer(devcluster.app, name="dev-cluster")
 app.command("down")(cli_stack.down)
+app.command("operator")(cli_operator.operator)
 app.add_typer(cli_report.app, name="report")
+app.add_typer(cli_operator.app, name="rollout")
 app.command("simulate")(cli_simulate.simulate)
 app.command("status")(cli_stack.status)
 app.command("up")(cli_stack.up)
