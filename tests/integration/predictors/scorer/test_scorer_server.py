@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -178,18 +175,6 @@ def test_health_metrics_and_v2_readiness(alias_server: ScorerProcess, world: Sco
     assert f'tipsml_scorer_requests_total{{model_version="{world.version}",role="champion"}}' in metrics
 
 
-def test_model_from_storage_uri_serves_the_same_scores(
-    start_scorer: StartScorer, alias_server: ScorerProcess, world: ScorerWorld
-) -> None:
-    server = start_scorer(world, model_uri=str(world.model_dir))
-    body = v1_body(world, user=world.users[3])
-    a, b = server.post(PREDICT, body), alias_server.post(PREDICT, body)
-    assert a.status_code == b.status_code == 200, a.text
-    pa, pb = a.json()["predictions"][0], b.json()["predictions"][0]
-    assert pa["model_version"] == pb["model_version"] == world.version
-    assert pa["scores"] == pb["scores"]
-
-
 def test_feature_store_down_is_503_and_not_ready_then_recovers(
     start_scorer: StartScorer, world_copy: ScorerWorld
 ) -> None:
@@ -216,30 +201,20 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_shadow_role_has_no_side_effects(start_scorer: StartScorer, world_copy: ScorerWorld) -> None:
+def test_shadow_from_storage_uri_scores_like_the_alias_and_has_no_side_effects(
+    start_scorer: StartScorer, alias_server: ScorerProcess, world_copy: ScorerWorld
+) -> None:
+    """One process proves two things: the storage-URI load serves, and a shadow writes nothing anywhere."""
     before = _snapshot(world_copy.root)
-    server = start_scorer(world_copy, role="shadow")
+    shadow = start_scorer(world_copy, role="shadow", model_uri=str(world_copy.model_dir))
     for user in (*world_copy.users[:3], "never-seen"):
-        assert server.post(PREDICT, v1_body(world_copy, user=user, n=5)).status_code == 200
-    assert server.post(PREDICT, {"instances": []}).status_code == 400
-    assert 'role="shadow"' in server.get("/metrics").text
-    server.stop()
+        body = v1_body(world_copy, user=user)
+        a, b = shadow.post(PREDICT, body), alias_server.post(PREDICT, body)
+        assert a.status_code == b.status_code == 200, a.text
+        pa, pb = a.json()["predictions"][0], b.json()["predictions"][0]
+        assert pa["model_version"] == pb["model_version"] == world_copy.version
+        assert pa["scores"] == pb["scores"]
+    assert shadow.post(PREDICT, {"instances": []}).status_code == 400
+    assert 'role="shadow"' in shadow.get("/metrics").text
+    shadow.stop()
     assert _snapshot(world_copy.root) == before
-
-
-def test_bad_model_uri_fails_start_with_one_line(tmp_path: Path, world_copy: ScorerWorld) -> None:
-    env = {
-        **os.environ,
-        "TIPSML_STATE_DIR": str(world_copy.root),
-        "TIPSML_MODEL_URI": str(tmp_path / "nothing"),
-    }
-    proc = subprocess.run(
-        [sys.executable, "-m", "predictors.scorer"],
-        env=env,
-        capture_output=True,  # noqa: S603
-        timeout=120,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert proc.returncode == 1
-    assert b"not an MLflow model directory" in proc.stderr
