@@ -1,0 +1,215 @@
+"""The charts lint clean, carry the one source of truth for CRDs, Feast config and the default prompt, are
+least-privilege and restricted, and every rendered object passes a real API server's dry run.
+
+Rendering needs no cluster, but `kubectl apply --dry-run=server` runs the API server's whole admission and
+validation path (CRD schemas and CEL rules included) without storing anything.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.k8s.helm.chart_support import (
+    CRDS_CHART,
+    EVERYTHING_ON,
+    REPO,
+    STACK,
+    documents,
+    set_args,
+)
+from tipsml.devcluster import ToolError
+
+pytestmark = pytest.mark.k8s
+SECRET_WORDS = ("PASSWORD", "TOKEN", "CONNECTION", "REGISTRY_URL", "KEY")
+
+
+def render(helm: Any, chart: Path, *values: str, namespace: str = "tipsml") -> list[dict[str, Any]]:
+    result = helm("template", "rel", chart, "--namespace", namespace, *set_args(list(values)))
+    return documents(result.stdout)
+
+
+def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Containers of a Deployment or an InferenceService predictor."""
+    if doc["kind"] == "Deployment":
+        found: list[dict[str, Any]] = doc["spec"]["template"]["spec"]["containers"]
+        return found
+    if doc["kind"] == "InferenceService":
+        found = doc["spec"]["predictor"]["containers"]
+        return found
+    return []
+
+
+def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
+    spec: dict[str, Any] = (
+        doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc["spec"]["predictor"]
+    )
+    return spec
+
+
+def test_helm_lint_is_clean_for_both_charts(helm: Any) -> None:
+    for chart, extra in ((CRDS_CHART, []), (STACK, []), (STACK, set_args(EVERYTHING_ON))):
+        result = helm("lint", chart, "--strict", *extra)
+        lines = result.stdout.splitlines()
+        assert "1 chart(s) linted, 0 chart(s) failed" in lines, result.stdout
+        assert not [line for line in lines if line.startswith(("[WARNING]", "[ERROR]"))], result.stdout
+
+
+def test_values_schema_rejects_bad_values(helm: Any) -> None:
+    bad_values = (
+        "operator.replicas=-1",
+        "unknownKey=1",
+        "scorer.featureTransform=gpu",
+        "image.pullPolicy=Often",
+    )
+    for bad in bad_values:
+        result = helm("template", "rel", STACK, "--set", bad, check=False)
+        assert result.returncode != 0, bad
+        assert "schema" in result.stderr, result.stderr
+    two_without_peering = helm(
+        "template", "rel", STACK, "--set", "operator.peering.enabled=false", check=False
+    )
+    assert "needs operator.peering.enabled" in two_without_peering.stderr
+
+
+def test_crds_chart_carries_exactly_the_generated_crds(helm: Any) -> None:
+    generated = sorted((REPO / "manifests" / "crds").glob("*.yaml"))
+    copies = sorted((CRDS_CHART / "files" / "crds").glob("*.yaml"))
+    assert [p.name for p in copies] == [p.name for p in generated]
+    for source, copy in zip(generated, copies, strict=True):
+        assert copy.read_text() == source.read_text(), (
+            f"{copy} drifted from {source}: cp manifests/crds/*.yaml charts/tipsml-crds/files/crds/"
+        )
+    rendered = {
+        d["metadata"]["name"]: d for d in render(helm, CRDS_CHART) if d["spec"]["group"] == "tipsml.io"
+    }
+    for source in generated:
+        crd = yaml.safe_load(source.read_text())
+        assert rendered[crd["metadata"]["name"]]["spec"] == crd["spec"]
+        assert rendered[crd["metadata"]["name"]]["metadata"]["annotations"] == {
+            "helm.sh/resource-policy": "keep"
+        }
+    peering = [d["metadata"]["name"] for d in render(helm, CRDS_CHART) if d["spec"]["group"] == "kopf.dev"]
+    assert sorted(peering) == ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
+    assert all(
+        d["spec"]["group"] == "tipsml.io" for d in render(helm, CRDS_CHART, "kopfPeering.enabled=false")
+    )
+
+
+def test_feast_config_and_default_prompt_match_their_sources(helm: Any) -> None:
+    production = REPO / "feature_repo" / "feature_store.production.yaml"
+    assert (STACK / "files" / "feature_store.yaml").read_text() == production.read_text(), (
+        "cp feature_repo/feature_store.production.yaml charts/tipsml/files/feature_store.yaml"
+    )
+    docs = render(helm, STACK)
+    feast = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-feast"))
+    assert yaml.safe_load(feast["data"]["feature_store.yaml"]) == yaml.safe_load(production.read_text())
+    # The cluster's default v1 is the generator's shipped v1, so local and cluster rewards compare.
+    shipped = json.loads((REPO / "predictors" / "generator" / "defaults" / "v1.json").read_text())
+    shipped.pop("contentHash")
+    shipped["model"] = {k: v for k, v in shipped["model"].items() if v is not None}
+    v1 = next(d for d in docs if d["kind"] == "PromptVersion")
+    assert v1["metadata"]["name"] == "v1"
+    assert v1["spec"] == shipped
+
+
+def test_operator_rbac_is_exactly_what_it_uses(helm: Any) -> None:
+    docs = render(helm, STACK)
+    role = next(d for d in docs if d["kind"] == "Role")
+    rules = {
+        (tuple(r["apiGroups"]), tuple(r["resources"]), tuple(r.get("resourceNames", ())), tuple(r["verbs"]))
+        for r in role["rules"]
+    }
+    assert rules == {
+        (("tipsml.io",), ("promptversions", "modelrollouts"), (), ("get", "list", "watch", "patch")),
+        (("tipsml.io",), ("promptversions/status", "modelrollouts/status"), (), ("get", "patch")),
+        (("",), ("configmaps",), ("tip-generator-prompts",), ("get", "update")),
+        (("",), ("configmaps",), (), ("create",)),
+        (("serving.kserve.io",), ("inferenceservices",), (), ("get", "create", "update", "delete")),
+        (("",), ("events",), (), ("create",)),
+        (("kopf.dev",), ("kopfpeerings",), (), ("get", "list", "watch", "patch")),
+    }
+    cluster_roles = [d for d in docs if d["kind"] == "ClusterRole"]
+    assert [r["rules"] for r in cluster_roles] == [
+        [
+            {
+                "apiGroups": ["apiextensions.k8s.io"],
+                "resources": ["customresourcedefinitions"],
+                "verbs": ["list", "watch"],
+            }
+        ]
+    ]
+    assert not [d for d in render(helm, STACK, "operator.rbac.watchCRDs=false") if d["kind"] == "ClusterRole"]
+
+
+def test_every_workload_is_restricted_and_secrets_are_only_referenced(helm: Any) -> None:
+    docs = render(helm, STACK, *EVERYTHING_ON)
+    assert not [d for d in docs if d["kind"] == "Secret"]
+    workloads = [d for d in docs if d["kind"] in ("Deployment", "InferenceService")]
+    assert {d["metadata"]["name"] for d in workloads} == {
+        "rel-tipsml-operator", "rel-tipsml-consumers", "tip-scorer", "tip-generator",
+    }  # fmt: skip
+    for doc in workloads:
+        pod = pod_spec(doc)
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+        assert any(v.get("emptyDir") is not None and v["name"] == "tmp" for v in pod["volumes"])
+        for container in containers(doc):
+            sc = container["securityContext"]
+            assert sc["runAsNonRoot"] and sc["readOnlyRootFilesystem"], doc["metadata"]["name"]
+            assert sc["allowPrivilegeEscalation"] is False
+            assert sc["capabilities"] == {"drop": ["ALL"]}
+            assert sc["seccompProfile"] == {"type": "RuntimeDefault"}
+            assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+            assert container["resources"]["limits"]
+            for env in container.get("env", []):
+                # A credential never sits in a value: it comes from a Secret (or a mounted file).
+                secret_like = any(word in env["name"] for word in SECRET_WORDS)
+                if secret_like and not env["name"].endswith("_FILE"):
+                    assert "valueFrom" in env, env
+    operator = next(d for d in workloads if d["metadata"]["name"] == "rel-tipsml-operator")
+    (container,) = containers(operator)
+    assert {"livenessProbe", "readinessProbe", "startupProbe"} <= set(container)
+    assert [d for d in docs if d["kind"] == "PodDisruptionBudget"]
+
+
+def test_scorer_env_is_what_the_operator_edits(helm: Any) -> None:
+    """The operator reads and rewrites these exact env names in the first container during a rollout."""
+    from operators.rollout_effects import ENV_MODEL_URI, ENV_MODEL_VERSION, ENV_ROLE, current_model
+
+    scorer = next(d for d in render(helm, STACK) if d["metadata"]["name"] == "tip-scorer")
+    env = {e["name"]: e.get("value") for e in containers(scorer)[0]["env"]}
+    assert env[ENV_MODEL_URI] == "models:/tip-scorer@champion"
+    assert env[ENV_ROLE] == "serving" and ENV_MODEL_VERSION in env
+    assert current_model(scorer) == ("", "models:/tip-scorer@champion")
+    generator = next(d for d in render(helm, STACK) if d["metadata"]["name"] == "tip-generator")
+    mounts = {v["name"]: v for v in pod_spec(generator)["volumes"]}
+    assert mounts["prompts"]["configMap"]["name"] == "tip-generator-prompts"
+
+
+def test_every_rendered_object_passes_server_side_dry_run(
+    helm: Any, kubectl: Any, cluster_prereqs: None, k8s_namespace: str
+) -> None:
+    for values in ((), EVERYTHING_ON):
+        manifest = helm(
+            "template", "rel", STACK, "--namespace", k8s_namespace, *set_args(list(values))
+        ).stdout
+        result = kubectl("apply", "--dry-run=server", "-n", k8s_namespace, "-f", "-", input=manifest)
+        applied = [line for line in result.stdout.splitlines() if line.endswith("(server dry run)")]
+        assert len(applied) == len(documents(manifest)), result.stdout
+    # The dry run is real validation: a PromptVersion the CRD schema rejects fails it.
+    bad = helm(
+        "template",
+        "rel",
+        STACK,
+        "--namespace",
+        k8s_namespace,
+        "--set",
+        "prompts.versions.v1.maxOutputChars=10",
+    ).stdout
+    with pytest.raises(ToolError, match="maxOutputChars"):
+        kubectl("apply", "--dry-run=server", "-n", k8s_namespace, "-f", "-", input=bad)
