@@ -15,6 +15,7 @@ import pandas as pd
 from contracts.profile import PROFILE_FEATURES
 from pipelines.errors import FeatureStoreError
 from pipelines.steps.feature_tables import TIMESTAMP, FeatureTables
+from pipelines.steps.pit_join import asof_historical_features
 
 FEATURE_SERVICE: Final = "tip_scoring"
 ENTITY_COLUMNS: Final = ("user_id", "tip_id", "category")
@@ -56,14 +57,18 @@ def profile_request_columns(n: int) -> dict[str, Any]:
     return {f.name: pd.Series([None] * n, dtype=dtypes[f.dtype]) for f in PROFILE_FEATURES}
 
 
-def historical_features(store: Any, entities: pd.DataFrame) -> pd.DataFrame:
+def historical_features(store: Any, entities: pd.DataFrame, engine: str = "duckdb") -> pd.DataFrame:
     """Point-in-time correct features of ``tip_scoring`` for each entity row at its ``event_timestamp``.
 
-    Extra columns of ``entities`` (request id, label, slices) ride along unchanged.
+    Extra columns of ``entities`` (request id, label, slices) ride along unchanged. ``engine="feast"`` is
+    ``get_historical_features`` on the configured offline store; ``"duckdb"`` (the default) is the same
+    join in DuckDB (:mod:`pipelines.steps.pit_join`), which the local Dask store cannot do at scale.
     """
     frame = entities.reset_index(drop=True)
     request = pd.DataFrame(profile_request_columns(len(frame)))
     entity_df = pd.concat([frame, request], axis=1)
+    if engine == "duckdb":
+        return asof_historical_features(store, FEATURE_SERVICE, entity_df, TIMESTAMP)
     try:
         service = store.get_feature_service(FEATURE_SERVICE)
         out: pd.DataFrame = store.get_historical_features(entity_df=entity_df, features=service).to_df()

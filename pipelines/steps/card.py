@@ -1,0 +1,71 @@
+"""Assemble the model card of a new version from the evaluation report and the run's lineage."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from contracts.model_card import CardFeature, CardInputs, DataWindow, GateDecision, Lineage, ModelCard
+from contracts.profile import PROFILE_FEATURES
+from pipelines.steps.feature_store import FEATURE_SERVICE
+
+INTENDED_USE = (
+    "Ranks candidate tips for one user by the probability of a positive reaction (liked or acted); "
+    "called by the recommender through the tip-scorer InferenceService. Not for any decision about a "
+    "person beyond which tip to show."
+)
+
+
+def code_version() -> str:
+    """Package version plus the commit the image was built from, when the build recorded it."""
+    try:
+        pkg = version("tipsml")
+    except PackageNotFoundError:
+        pkg = "unknown"
+    sha = os.environ.get("TIPSML_GIT_SHA", "")
+    return f"{pkg}+{sha}" if sha else pkg
+
+
+def card_inputs(features: Sequence[str]) -> CardInputs:
+    """Model features (all Float64 outputs of ``scoring_inputs``) and the profile features behind them."""
+    return CardInputs(
+        feature_service=FEATURE_SERVICE,
+        model_features=list(features),
+        features=[
+            CardFeature(name=f, dtype="float", source=f"feature_service:{FEATURE_SERVICE}") for f in features
+        ],
+        profile_features=[
+            CardFeature(name=p.name, dtype=p.dtype, source="profile_features") for p in PROFILE_FEATURES
+        ],
+    )
+
+
+def build_card(
+    *,
+    model_name: str,
+    model_version: str,
+    run_id: str,
+    created_at: datetime,
+    features: Sequence[str],
+    report: dict[str, Any],
+    window: DataWindow,
+    lineage: dict[str, Any],
+    gate: GateDecision,
+) -> ModelCard:
+    """The complete card; pydantic validation makes an incomplete card impossible to log."""
+    return ModelCard(
+        model_name=model_name,
+        model_version=model_version,
+        created_at=created_at,
+        intended_use=INTENDED_USE,
+        inputs=card_inputs(features),
+        offline_metrics=report["models"],
+        oracle=report["oracle"],
+        fairness=report["fairness"],
+        data_window=window,
+        lineage=Lineage(mlflow_run_id=run_id, code_version=code_version(), **lineage),
+        gate=gate,
+    )
