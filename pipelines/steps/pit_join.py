@@ -4,7 +4,7 @@ Feast's local (Dask) offline store joins every entity row with every row of the 
 filtering by time, which for 130k impressions x 300 tips is tens of millions of rows and over 12 GB.
 This does the same join as one ``ASOF LEFT JOIN`` per view (latest row at or before the entity's
 timestamp, none if older than the view's TTL), with the views, keys, sources and TTLs read from the
-the call Feast's retrieval job makes. A test holds it equal to ``get_historical_features``.
+Feast registry, then applies the service's on-demand views with ``OnDemandFeatureView.transform_arrow``,
 the call Feast's retrieval job makes. A test holds it equal to ``get_historical_features``.
 """
 
