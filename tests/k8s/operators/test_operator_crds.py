@@ -98,6 +98,15 @@ def test_kubectl_applies_the_examples(operator_crds: None, kubectl: Any, k8s_nam
     assert columns[:4] == ["NAME", "VERSION", "DEFAULT", "PHASE"]
 
 
+def test_operator_deployment_and_rbac_pass_server_validation(
+    operator_crds: None, kubectl: Any, k8s_namespace: str
+) -> None:
+    kubectl("create", "namespace", "tipsml", check=False)  # the manifests' own namespace; may exist already
+    for folder in ("rbac", "operator"):
+        out = kubectl("apply", "--dry-run=server", "-f", REPO / "manifests" / folder)
+        assert "(server dry run)" in out.stdout
+
+
 def test_example_rollout_fields_survive_pruning(
     operator_crds: None, kubectl: Any, k8s_namespace: str
 ) -> None:
