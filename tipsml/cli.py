@@ -12,10 +12,17 @@ from contracts.runtime import apply_offline_switches
 
 apply_offline_switches()
 
-from tipsml import cli_contract, cli_demo, devcluster, cli_simulate, cli_stack  # noqa: E402
-from tipsml import cli_consume  # noqa: E402
-from tipsml import cli_report  # noqa: E402
-from tipsml import cli_operator  # noqa: E402
+from tipsml import (  # noqa: E402
+    cli_consume,
+    cli_contract,
+    cli_demo,
+    cli_operator,
+    cli_report,
+    cli_serve,
+    cli_simulate,
+    cli_stack,
+    devcluster,
+)
 
 app = typer.Typer(
     name="tipsml",
@@ -34,6 +41,7 @@ app.command("down")(cli_stack.down)
 app.command("operator")(cli_operator.operator)
 app.add_typer(cli_report.app, name="report")
 app.add_typer(cli_operator.app, name="rollout")
+app.add_typer(cli_serve.app, name="serve")
 app.command("simulate")(cli_simulate.simulate)
 app.command("status")(cli_stack.status)
 app.command("up")(cli_stack.up)
