@@ -13,7 +13,9 @@ from contracts.profile import ProfileFeatures
 MAX_INSTANCES: Final = 16
 DEFAULT_PROMPT_VERSION: Final = "v1"
 
-PromptVersionName = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")]
+PromptVersionName = Annotated[
+    str, StringConstraints(min_length=1, max_length=63, pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")
+]
 """A stable prompt version string; also a valid Kubernetes object name."""
 
 

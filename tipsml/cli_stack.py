@@ -46,7 +46,13 @@ def status() -> None:
     for col in ("name", "pid", "port", "state", "log"):
         procs.add_column(col)
     for rec, alive in stack.process_status(settings):
-        procs.add_row(rec.name, str(rec.pid), str(rec.port), "[green]up[/green]" if alive else "[red]dead[/red]", rec.log)
+        procs.add_row(
+            rec.name,
+            str(rec.pid),
+            str(rec.port),
+            "[green]up[/green]" if alive else "[red]dead[/red]",
+            rec.log,
+        )
     console.print(procs)
     try:
         counts = stack.stream_counts(settings)

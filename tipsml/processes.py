@@ -70,7 +70,9 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None, host: str = "127.0.0.1") -> None:
+def wait_for_port(
+    port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None, host: str = "127.0.0.1"
+) -> None:
     """Block until the port accepts connections; fail early if ``proc`` exits."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -82,15 +84,26 @@ def wait_for_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | Non
     raise ProcessStartError(f"nothing listened on {host}:{port} within {timeout:.0f}s")
 
 
-def spawn(name: str, command: list[str], port: int, pids_dir: Path, log_path: Path,
-          env: dict[str, str] | None = None, ready_timeout: float = 30.0) -> ProcessRecord:
+def spawn(
+    name: str,
+    command: list[str],
+    port: int,
+    pids_dir: Path,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 30.0,
+) -> ProcessRecord:
     """Start a detached process, wait until it listens on ``port``, record it."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     pids_dir.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         proc = subprocess.Popen(  # noqa: S603 - command built from our own settings
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})}, start_new_session=True,
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
         )
     try:
         wait_for_port(port, ready_timeout, proc)
@@ -114,7 +127,9 @@ def list_records(pids_dir: Path) -> list[ProcessRecord]:
     """Every recorded process."""
     if not pids_dir.exists():
         return []
-    return [ProcessRecord(**json.loads(p.read_text(encoding="utf-8"))) for p in sorted(pids_dir.glob("*.json"))]
+    return [
+        ProcessRecord(**json.loads(p.read_text(encoding="utf-8"))) for p in sorted(pids_dir.glob("*.json"))
+    ]
 
 
 def stop_pid(pid: int, timeout: float = 10.0) -> None:

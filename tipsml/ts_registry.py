@@ -16,10 +16,15 @@ from typing import Final
 from contracts.profile import PROFILE_FEATURE_DTYPES, Dtype
 
 DTYPE_ALIASES: Final[dict[str, Dtype]] = {
-    "float": "float", "double": "float", "number": "float",
-    "int": "int", "integer": "int",
-    "bool": "bool", "boolean": "bool",
-    "string": "string", "str": "string",
+    "float": "float",
+    "double": "float",
+    "number": "float",
+    "int": "int",
+    "integer": "int",
+    "bool": "bool",
+    "boolean": "bool",
+    "string": "string",
+    "str": "string",
 }
 
 _KEY = re.compile(r"""\s*(?:([A-Za-z_$][\w$]*)|"([^"]+)"|'([^']+)')\s*:\s*\{""")
@@ -137,7 +142,9 @@ def parse_registry(source: str) -> dict[str, str]:
         entries = _entries(body)
         if entries:
             return entries
-    raise RegistryParseError("no object literal with `dtype` entries (expected `export const ... = { name: { dtype: ... } }`)")
+    raise RegistryParseError(
+        "no object literal with `dtype` entries (expected `export const ... = { name: { dtype: ... } }`)"
+    )
 
 
 def load_registry(path: Path) -> dict[str, str]:
