@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -70,15 +71,28 @@ class _TaskWatcher(io.TextIOBase):
 
 @dataclass(frozen=True, slots=True)
 class LocalRun:
-    """Outputs of a local run: the registered version, the gate and the manifest (when proposed)."""
+    """Where a local run left its artifacts, and readers for the ones people look at."""
 
-    outputs: dict[str, Any]
-    pipeline_root: Path
+    run_dir: Path
     log_file: Path
 
-    def rollout_manifests(self) -> list[Path]:
-        """ModelRollout manifests the run wrote (none when the gate held the version back)."""
-        return sorted(p for p in self.pipeline_root.rglob("manifest") if p.is_file() and "rollout" in str(p))
+    def report(self) -> dict[str, Any]:
+        """The evaluation report (metrics, baselines, oracle, fairness)."""
+        data: dict[str, Any] = json.loads((self.run_dir / "evaluate" / "report").read_text())
+        return data
+
+    def registered(self) -> dict[str, Any]:
+        """The register task's outputs: version, proposed, reason, storage_uri, champion_version."""
+        out = json.loads((self.run_dir / "register" / "executor_output.json").read_text())
+        values: dict[str, Any] = out.get("parameterValues", {})
+        return values
+
+    def rollout_manifest(self) -> Path | None:
+        """The ModelRollout manifest, when the gate proposed the version."""
+        path = self.run_dir / "rollout" / "manifest"
+        if path.is_file() and path.read_text().startswith("apiVersion"):
+            return path
+        return None
 
 
 @contextlib.contextmanager
@@ -104,12 +118,15 @@ def run_local(
         runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
     )
     pipeline = build_pipeline(settings.image)
+    before = set(pipeline_root.iterdir())
     with open(log_file, "a", encoding="utf-8") as sink, _quiet_image_warning():
         watcher = _TaskWatcher(sink, on_task or (lambda _task, _status: None))
         try:
             with contextlib.redirect_stdout(watcher):
-                task = pipeline(**pipeline_arguments(settings))
+                pipeline(**pipeline_arguments(settings))
         except RuntimeError as e:
             raise PipelineError(f"pipeline failed: {e} (task logs: {log_file})") from e
-    outputs = dict(task.outputs) if task is not None and hasattr(task, "outputs") else {}
-    return LocalRun(outputs=outputs, pipeline_root=pipeline_root, log_file=log_file)
+    runs = sorted(p for p in set(pipeline_root.iterdir()) - before if p.is_dir())
+    if not runs:
+        raise PipelineError(f"the local run left no outputs under {pipeline_root}")
+    return LocalRun(run_dir=runs[-1], log_file=log_file)

@@ -21,6 +21,7 @@ from tipsml import (  # noqa: E402
     cli_serve,
     cli_simulate,
     cli_stack,
+    cli_train,
     devcluster,
 )
 
@@ -39,11 +40,13 @@ app.command("demo")(cli_demo.demo)
 app.add_typer(devcluster.app, name="dev-cluster")
 app.command("down")(cli_stack.down)
 app.command("operator")(cli_operator.operator)
+app.add_typer(cli_train.pipelines_app, name="pipelines")
 app.add_typer(cli_report.app, name="report")
 app.add_typer(cli_operator.app, name="rollout")
 app.add_typer(cli_serve.app, name="serve")
 app.command("simulate")(cli_simulate.simulate)
 app.command("status")(cli_stack.status)
+app.command("train")(cli_train.train)
 app.command("up")(cli_stack.up)
 # --- end of command groups -------------------------------------------------------------------------
 
