@@ -45,9 +45,7 @@ def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    spec: dict[str, Any] = (
-        doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc["spec"]["predictor"]
-    )
+    spec: dict[str, Any] = doc["spec"]["template"]["spec"] if doc["kind"] == "Deployment" else doc["spec"]["predictor"]
     return spec
 
 
@@ -70,9 +68,7 @@ def test_values_schema_rejects_bad_values(helm: Any) -> None:
         result = helm("template", "rel", STACK, "--set", bad, check=False)
         assert result.returncode != 0, bad
         assert "schema" in result.stderr, result.stderr
-    two_without_peering = helm(
-        "template", "rel", STACK, "--set", "operator.peering.enabled=false", check=False
-    )
+    two_without_peering = helm("template", "rel", STACK, "--set", "operator.peering.enabled=false", check=False)
     assert "needs operator.peering.enabled" in two_without_peering.stderr
 
 
@@ -84,20 +80,14 @@ def test_crds_chart_carries_exactly_the_generated_crds(helm: Any) -> None:
         assert copy.read_text() == source.read_text(), (
             f"{copy} drifted from {source}: cp manifests/crds/*.yaml charts/tipsml-crds/files/crds/"
         )
-    rendered = {
-        d["metadata"]["name"]: d for d in render(helm, CRDS_CHART) if d["spec"]["group"] == "tipsml.io"
-    }
+    rendered = {d["metadata"]["name"]: d for d in render(helm, CRDS_CHART) if d["spec"]["group"] == "tipsml.io"}
     for source in generated:
         crd = yaml.safe_load(source.read_text())
         assert rendered[crd["metadata"]["name"]]["spec"] == crd["spec"]
-        assert rendered[crd["metadata"]["name"]]["metadata"]["annotations"] == {
-            "helm.sh/resource-policy": "keep"
-        }
+        assert rendered[crd["metadata"]["name"]]["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
     peering = [d["metadata"]["name"] for d in render(helm, CRDS_CHART) if d["spec"]["group"] == "kopf.dev"]
     assert sorted(peering) == ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
-    assert all(
-        d["spec"]["group"] == "tipsml.io" for d in render(helm, CRDS_CHART, "kopfPeering.enabled=false")
-    )
+    assert all(d["spec"]["group"] == "tipsml.io" for d in render(helm, CRDS_CHART, "kopfPeering.enabled=false"))
 
 
 def test_feast_config_and_default_prompt_match_their_sources(helm: Any) -> None:
@@ -140,10 +130,11 @@ def test_operator_rbac_is_exactly_what_it_uses(helm: Any) -> None:
                 "apiGroups": ["apiextensions.k8s.io"],
                 "resources": ["customresourcedefinitions"],
                 "verbs": ["list", "watch"],
-            }
+            },
+            {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["list", "watch"]},
         ]
     ]
-    assert not [d for d in render(helm, STACK, "operator.rbac.watchCRDs=false") if d["kind"] == "ClusterRole"]
+    assert not [d for d in render(helm, STACK, "operator.rbac.clusterScan=false") if d["kind"] == "ClusterRole"]
 
 
 def test_every_workload_is_restricted_and_secrets_are_only_referenced(helm: Any) -> None:
@@ -195,9 +186,7 @@ def test_every_rendered_object_passes_server_side_dry_run(
     helm: Any, kubectl: Any, cluster_prereqs: None, k8s_namespace: str
 ) -> None:
     for values in ((), EVERYTHING_ON):
-        manifest = helm(
-            "template", "rel", STACK, "--namespace", k8s_namespace, *set_args(list(values))
-        ).stdout
+        manifest = helm("template", "rel", STACK, "--namespace", k8s_namespace, *set_args(list(values))).stdout
         result = kubectl("apply", "--dry-run=server", "-n", k8s_namespace, "-f", "-", input=manifest)
         applied = [line for line in result.stdout.splitlines() if line.endswith("(server dry run)")]
         assert len(applied) == len(documents(manifest)), result.stdout
