@@ -8,6 +8,7 @@ validation path (CRD schemas and CEL rules included) without storing anything.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,44 @@ def test_chart_rbac_never_grants_more_than_the_operator_manifests(helm: Any) -> 
         assert chart <= allowed, f"{kind} grants more than manifests/rbac: {sorted(chart - allowed)}"
         # ...and nothing the operator declares is missing, except events.k8s.io (kopf posts core v1 Events).
         assert allowed - chart <= {("events.k8s.io", "events", "create")}, sorted(allowed - chart)
+
+
+def test_every_tipsml_env_is_a_setting_its_deployable_reads(helm: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each container's TIPSML_* env names a field of its settings class, and the values parse there."""
+    from operators.settings import OperatorSettings
+    from predictors.generator.settings import GeneratorSettings
+    from predictors.scorer.settings import ScorerSettings
+    from streams.settings import ConsumerSettings
+
+    # Read by Feast's ${VAR} expansion of feature_store.yaml, not by a settings class.
+    feast_vars = {"TIPSML_FEAST_REDIS_CONNECTION", "TIPSML_FEAST_REGISTRY_URL"}
+    classes: dict[str, tuple[type[Any], str]] = {
+        "rel-tipsml-operator": (OperatorSettings, "TIPSML_"),
+        "tip-scorer": (ScorerSettings, "TIPSML_"),
+        "tip-generator": (GeneratorSettings, "TIPSML_GENERATOR_"),
+        "rel-tipsml-consumers": (ConsumerSettings, "TIPSML_"),
+    }
+    docs = render(helm, STACK, *EVERYTHING_ON)
+    for doc in docs:
+        if doc["kind"] not in ("Deployment", "InferenceService"):
+            continue
+        cls, prefix = classes[doc["metadata"]["name"]]
+        env = containers(doc)[0]["env"]
+        names = {e["name"] for e in env if e["name"].startswith("TIPSML_")} - feast_vars
+        fields = {prefix + field.upper() for field in cls.model_fields}
+        assert names <= fields, (doc["metadata"]["name"], sorted(names - fields))
+        for key in list(os.environ):
+            if key.startswith("TIPSML_") or key == "DEFAULT_PROMPT_VERSION":
+                monkeypatch.delenv(key)
+        for item in env:
+            if "value" in item:
+                monkeypatch.setenv(item["name"], item["value"])
+        settings = cls()
+        if cls is ConsumerSettings:
+            assert settings.backoff_seconds == [30.0, 60.0, 120.0]
+            assert str(settings.nats_creds_file).startswith("/var/run/secrets/tipsml/")
+        if cls is GeneratorSettings:
+            assert settings.default_prompt_version == "v1" and not settings.seed_default_prompts
+            assert str(settings.prompts_dir) == "/etc/tipsml/prompts"
+        if cls is OperatorSettings:
+            assert settings.registry_configmap == "tip-generator-prompts" and not settings.standalone

@@ -170,6 +170,6 @@ def test_helm_install_then_operator_publishes_default_prompt(
         both = wait_for(lambda: {"v1.json", "v2.json"} <= set(registry(api, ns)), "v1.json and v2.json after upgrade")
         assert both
     assert runner.exit_code == 0, runner.output
-    assert runner.exception is None
+    assert not runner.exception, runner.exception
     # Least privilege was enough: kopf never hit a forbidden call.
     assert "Forbidden" not in runner.output and "Not enough permissions" not in runner.output, runner.output
