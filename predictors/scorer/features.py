@@ -1,16 +1,20 @@
-"""Online features for scoring, read from Feast through the ``tip_scoring`` feature service.
+"""Online features for scoring, read from Feast's online store as the ``tip_scoring`` service defines them.
 
-Per request: each candidate's category (``tip_stats:tip_category``; cached, a tip never changes category)
-keys the user x category affinity; then one ``get_online_features`` call reads user activity, tip stats
-and affinity for every (user, tip, category) row. The model inputs are the ``scoring_inputs`` on-demand
-view of the same service, computed by :func:`feature_repo.features.scoring_inputs_batch`:
+The model inputs are the service's ``scoring_inputs`` on-demand view, computed by
+:func:`feature_repo.features.scoring_inputs_batch` from the service's plain feature views (user activity,
+tip stats, user x category affinity, keyed by the tip's category) and the request's ``profile_features``.
 
-* ``transform="in_process"`` (default): read the service's feature views through Feast, then call that
-  very function here. Feast's own on-demand path converts every value to protobuf and back and costs
-  about three times as much for 20 candidates (measured; see bench/scorer_load.py).
-* ``transform="feast"``: let Feast run the on-demand view. A test asserts both give identical rows.
+* ``transform="in_process"`` (default): read each of the service's feature views once, for its unique
+  keys only (1 user, the candidate tips, the user x their categories), through the online store's
+  ``online_read`` (Feast's provider interface), then call that very function here. Tip stats come first
+  because they carry the category that keys the affinity read. Feast's ``get_online_features`` does the
+  same reads but builds a per-row protobuf response, and its on-demand path converts every value to
+  protobuf and back: for 20 candidates that costs a multiple (bench/scorer_load.py prints it).
+* ``transform="feast"``: ``get_online_features`` with the feature service, Feast running the on-demand
+  view. A test asserts both give identical rows for known and unknown users, with and without profile
+  features, so the fast path cannot drift from Feast's.
 
-Cold start: an unknown user or tip has no rows, so Feast returns nulls and ``scoring_inputs`` fills the
+Cold start: an unknown user or tip has no rows, so its values are null and ``scoring_inputs`` fills the
 defaults documented in :mod:`feature_repo.features` (completion rate 0.5, like rate and affinity the
 population prior 0.2, preferred hour -1, counts 0). The request's ``profile_features`` win where sent.
 
@@ -32,7 +36,9 @@ from predictors.scorer.errors import FeatureStoreUnavailableError
 from predictors.scorer.model_store import Matrix
 
 FEATURE_SERVICE: Final = "tip_scoring"
-CATEGORY_REF: Final = "tip_stats:tip_category"
+CATEGORY_VIEW: Final = "tip_stats"
+CATEGORY_FEATURE: Final = "tip_category"
+CATEGORY_REF: Final = f"{CATEGORY_VIEW}:{CATEGORY_FEATURE}"
 PROBE_ENTITY: Final = {"tip_id": "__readiness_probe__"}
 PROFILE_NAMES: Final = tuple(f.name for f in PROFILE_FEATURES)
 
@@ -84,10 +90,10 @@ class FeastFeatureSource:
         self._batch = scoring_inputs_batch
         self._cache = cache or CategoryCache()
         self._service: Any = None
-        self._view_refs: list[str] = []
+        self._views: list[tuple[Any, list[str]]] = []
 
-    def _resolve(self) -> tuple[Any, list[str]]:
-        """The feature service and its plain views' refs, read from the registry on first use.
+    def _resolve(self) -> tuple[Any, list[tuple[Any, list[str]]]]:
+        """The feature service and its plain views with the features it takes from each (registry, once).
 
         Lazy, so a process started while the store is down comes up not-ready and recovers by itself.
         """
@@ -95,18 +101,18 @@ class FeastFeatureSource:
             try:
                 service = self._store.get_feature_service(FEATURE_SERVICE)
                 odfvs = {v.name for v in self._store.list_on_demand_feature_views()}
+                views = [
+                    (self._store.get_feature_view(p.name), [f.name for f in p.features])
+                    for p in service.feature_view_projections
+                    if p.name not in odfvs
+                ]
             except Exception as e:  # noqa: BLE001 - any registry failure means the store is unusable
-                raise FeatureStoreUnavailableError(
-                    f"cannot read the feature registry: {type(e).__name__}: {e}"
-                ) from e
-            self._view_refs = [
-                f"{p.name_to_use()}:{f.name}"
-                for p in service.feature_view_projections
-                if p.name not in odfvs
-                for f in p.features
-            ]
+                raise FeatureStoreUnavailableError(f"cannot read the feature registry: {type(e).__name__}: {e}") from e
+            # Tip stats first: they carry the category that keys the affinity view.
+            views.sort(key=lambda v: v[0].name != CATEGORY_VIEW)
+            self._views = views
             self._service = service
-        return self._service, self._view_refs
+        return self._service, self._views
 
     def _read(self, features: Any, entity_rows: list[dict[str, Any]]) -> Any:
         try:
@@ -133,42 +139,62 @@ class FeastFeatureSource:
 
     def rows(self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None) -> Matrix:
         """One row per tip, columns in ``model_features`` order."""
-        service, view_refs = self._resolve()
-        cats = self.categories(tip_ids)
+        service, views = self._resolve()
         sent = profile.model_dump() if profile is not None else {}
         n = len(tip_ids)
         if self._transform == "feast":
-            base = {name: sent.get(name) for name in PROFILE_NAMES}
-            proto = self._read(
-                service,
-                [
-                    {"user_id": user_id, "tip_id": t, "category": c, **base}
-                    for t, c in zip(tip_ids, cats, strict=True)
-                ],
-            )
-            names = list(proto.metadata.feature_names.val)
-            cols = [
-                [
-                    v.double_val if v.WhichOneof("val") else np.nan
-                    for v in proto.results[names.index(f)].values
-                ]
-                for f in self._features
-            ]
-            return np.array(cols, dtype=np.float64).T.reshape(n, len(self._features))
-        proto = self._read(
-            view_refs,
-            [{"user_id": user_id, "tip_id": t, "category": c} for t, c in zip(tip_ids, cats, strict=True)],
-        )
-        columns: dict[str, list[object]] = {
-            name: [_python(v) for v in result.values]
-            for name, result in zip(proto.metadata.feature_names.val, proto.results, strict=True)
-        }
+            return self._rows_by_feast(service, user_id, tip_ids, sent)
+        columns: dict[str, list[object]] = {}
+        keys = {"user_id": [user_id] * n, "tip_id": list(tip_ids)}
+        for view, features in views:
+            join_keys = [c.name for c in view.entity_columns]
+            per_row = list(zip(*(keys[k] for k in join_keys), strict=True))
+            unique = list(dict.fromkeys(per_row))
+            read = self._online_read(view, join_keys, unique, features)
+            by_key = dict(zip(unique, read, strict=True))
+            for f in features:
+                columns[f] = [by_key[k].get(f) for k in per_row]
+            if view.name == CATEGORY_VIEW:
+                keys["category"] = [c if isinstance(c, str) else "" for c in columns[CATEGORY_FEATURE]]
         for name in PROFILE_NAMES:
             columns[name] = [sent.get(name)] * n
         inputs = self._batch(columns)
-        return np.array([inputs[f] for f in self._features], dtype=np.float64).T.reshape(
-            n, len(self._features)
-        )
+        return np.array([inputs[f] for f in self._features], dtype=np.float64).T.reshape(n, len(self._features))
+
+    def _online_read(
+        self, view: Any, join_keys: list[str], keys: list[tuple[str, ...]], features: list[str]
+    ) -> list[dict[str, object]]:
+        """Values of ``features`` for each key ({} for a key without a row), straight from the online store."""
+        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+        from feast.protos.feast.types.Value_pb2 import Value
+
+        protos = [EntityKey(join_keys=join_keys, entity_values=[Value(string_val=v) for v in key]) for key in keys]
+        try:
+            read = self._provider().online_read(
+                config=self._store.config, table=view, entity_keys=protos, requested_features=features
+            )
+        except Exception as e:  # noqa: BLE001 - see module docstring
+            raise FeatureStoreUnavailableError(f"online feature read failed: {type(e).__name__}: {e}") from e
+        return [{f: _python(v) for f, v in values.items()} if values else {} for _, values in read]
+
+    def _provider(self) -> Any:
+        # Feast has no public accessor for the provider whose online_read get_online_features itself uses.
+        return self._store._get_provider()
+
+    def _rows_by_feast(self, service: Any, user_id: str, tip_ids: Sequence[str], sent: dict[str, Any]) -> Matrix:
+        n = len(tip_ids)
+        cats = self.categories(tip_ids)
+        base = {name: sent.get(name) for name in PROFILE_NAMES}
+        entity_rows = [
+            {"user_id": user_id, "tip_id": t, "category": c, **base} for t, c in zip(tip_ids, cats, strict=True)
+        ]
+        proto = self._read(service, entity_rows)
+        names = list(proto.metadata.feature_names.val)
+        cols = [
+            [v.double_val if v.WhichOneof("val") else np.nan for v in proto.results[names.index(f)].values]
+            for f in self._features
+        ]
+        return np.array(cols, dtype=np.float64).T.reshape(n, len(self._features))
 
 
 def _python(value: Any) -> object:

@@ -1,0 +1,60 @@
+"""Baseline for the scorer bench: a bare FastAPI app around the SAME scoring service (model + Feast read).
+
+Run as ``python -m bench.scorer_bare_app --port N`` with the scorer's ``TIPSML_*`` settings. One uvicorn
+worker, access log off, log level WARNING, the same event-loop choice as KServe (``auto``): the only
+difference from the KServe server is KServe itself (its middleware, data plane and V1 handler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from contracts.runtime import apply_offline_switches
+
+
+def build_app() -> FastAPI:
+    """FastAPI app with the V1 predict route and readiness, over the scorer's own service."""
+    from predictors.common.http_errors import install_error_handlers
+    from predictors.scorer.errors import HTTP_STATUS
+    from predictors.scorer.requests import parse_v1
+    from predictors.scorer.server import build_service
+    from predictors.scorer.settings import ScorerSettings
+
+    settings = ScorerSettings()
+    service = build_service(settings)
+    service.probe()
+    app = FastAPI()
+    install_error_handlers(app, HTTP_STATUS)
+
+    @app.get("/v1/models/tip-scorer")
+    async def ready() -> dict[str, Any]:
+        return {"name": "tip-scorer", "ready": service.store_ok}
+
+    @app.post("/v1/models/tip-scorer:predict")
+    async def predict(request: Request) -> JSONResponse:
+        body = parse_v1(await request.body(), settings.max_candidates)
+        out = await asyncio.get_running_loop().run_in_executor(None, service.score_v1, body)
+        return JSONResponse(out)
+
+    return app
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    apply_offline_switches()
+    import uvicorn
+
+    uvicorn.run(
+        build_app(), host="127.0.0.1", port=args.port, workers=1, log_level="warning", access_log=False, loop="auto"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,267 @@
+"""Load the tip scorer: KServe ModelServer vs a bare FastAPI app around the same model and Feast read.
+
+Open loop: request i is sent at ``start + i / rate`` whatever happened to earlier ones, and its latency is
+measured from that scheduled time, so a stalled server shows up as latency instead of a slower client
+(no coordinated omission). Client: aiohttp, one ``ClientSession`` whose connector has no connection limit
+(NOT a shared httpx.AsyncClient, whose pool stalls requests on its own; DESIGN.md). Saturation: closed
+loop, ``--workers`` concurrent clients back to back for ``--saturation-s`` seconds.
+
+Each request: one user (5% unknown: cold start), 20 candidate tips, some profile features; the server reads
+Feast online features (SQLite) for every request and scores with a LightGBM model registered in MLflow.
+
+    .venv/bin/python -m bench.scorer_load                  # 100/200/400 req/s for 60 s each
+    .venv/bin/python -m bench.scorer_load --duration 20    # shorter
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from contracts.runtime import apply_offline_switches
+
+PREDICT = "/v1/models/tip-scorer:predict"
+
+
+@dataclass
+class Result:
+    target: str
+    rate: float | None
+    sent: int
+    errors: int
+    latencies_ms: list[float]
+    wall_s: float
+
+    def pct(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        data = sorted(self.latencies_ms)
+        return data[min(len(data) - 1, int(q * len(data)))]
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.sent if self.sent else 0.0
+
+    @property
+    def throughput(self) -> float:
+        return (self.sent - self.errors) / self.wall_s if self.wall_s else 0.0
+
+
+def make_bodies(users: list[str], tips: list[str], n: int, candidates: int, seed: int) -> list[bytes]:
+    import orjson
+
+    rng = random.Random(seed)
+    bodies = []
+    for i in range(n):
+        user = rng.choice(users) if rng.random() > 0.05 else f"new-user-{i}"
+        profile: dict[str, Any] = {"tenure_days": rng.randint(0, 900), "notifications_enabled": rng.random() < 0.5}
+        if rng.random() < 0.5:
+            profile["completion_rate_30d"] = round(rng.random(), 3)
+        inst = {"user_id": user, "candidates": rng.sample(tips, candidates), "profile_features": profile}
+        bodies.append(orjson.dumps({"instances": [inst]}))
+    return bodies
+
+
+async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float, target: str) -> Result:
+    import aiohttp
+
+    n = int(rate * duration)
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=0, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def one(i: int, scheduled: float) -> None:
+            nonlocal errors
+            try:
+                async with session.post(
+                    url + PREDICT, data=bodies[i % len(bodies)], headers={"content-type": "application/json"}
+                ) as r:
+                    await r.read()
+                    ok = r.status == 200
+            except (aiohttp.ClientError, TimeoutError):
+                ok = False
+            if ok:
+                latencies.append((time.perf_counter() - scheduled) * 1000)
+            else:
+                errors += 1
+
+        tasks = []
+        start = time.perf_counter() + 0.05
+        for i in range(n):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, scheduled)))
+        await asyncio.gather(*tasks)
+        wall = time.perf_counter() - start
+    return Result(target, rate, n, errors, latencies, wall)
+
+
+async def closed_loop(url: str, bodies: list[bytes], workers: int, duration: float, target: str) -> Result:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = sent = 0
+    deadline = time.perf_counter() + duration
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=10)) as session:
+
+        async def worker(w: int) -> None:
+            nonlocal errors, sent
+            i = w
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                try:
+                    async with session.post(
+                        url + PREDICT, data=bodies[i % len(bodies)], headers={"content-type": "application/json"}
+                    ) as r:
+                        await r.read()
+                        ok = r.status == 200
+                except (aiohttp.ClientError, TimeoutError):
+                    ok = False
+                sent += 1
+                if ok:
+                    latencies.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+                i += workers
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(workers)))
+        wall = time.perf_counter() - start
+    return Result(target, None, sent, errors, latencies, wall)
+
+
+def micro(world: Any, repeats: int) -> None:
+    """In-process cost of one request's feature read + scoring, per transform (no HTTP)."""
+    from feature_repo.config import open_store
+    from feature_repo.features import MODEL_FEATURES
+    from predictors.scorer.features import FeastFeatureSource
+    from predictors.scorer.model_store import load_model_dir
+
+    model = load_model_dir(world.model_dir, MODEL_FEATURES)
+    store = open_store(world.root)
+    rng = random.Random(1)
+    print(f"\nin-process, per request of 20 candidates (median of {repeats}):")
+    base = None
+    for transform in ("in_process", "feast"):
+        src = FeastFeatureSource(store, MODEL_FEATURES, transform=transform)  # type: ignore[arg-type]
+        src.rows(world.users[0], world.tips[:20], None)
+        times = []
+        for _ in range(repeats):
+            tips = rng.sample(world.tips, 20)
+            t0 = time.perf_counter()
+            model.score(src.rows(rng.choice(world.users), tips, None))
+            times.append((time.perf_counter() - t0) * 1000)
+        med = statistics.median(times)
+        base = base or med
+        print(f"  transform={transform:<10} features+score {med:6.2f} ms   ({med / base:.1f}x)")
+
+
+def table(results: list[Result]) -> None:
+    print(
+        f"\n{'target':<8} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
+        f" {'achieved/s':>10}"
+    )
+    for r in results:
+        rate = f"{r.rate:.0f}" if r.rate else "sat."
+        print(
+            f"{r.target:<8} {rate:>6} {r.sent:>7} {100 * r.error_rate:>5.2f}% {r.pct(0.5):>7.2f} {r.pct(0.99):>7.2f}"
+            f" {r.pct(0.999):>7.2f} {max(r.latencies_ms, default=float('nan')):>7.2f} {r.throughput:>10.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds per open-loop rate (default 60)")
+    parser.add_argument("--rates", type=float, nargs="+", default=[100.0, 200.0, 400.0])
+    parser.add_argument("--saturation-s", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=16, help="closed-loop clients for saturation")
+    parser.add_argument("--candidates", type=int, default=20)
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--tips", type=int, default=1000)
+    parser.add_argument("--state-dir", type=Path, default=None, help="reuse a world built here (else a temp dir)")
+    parser.add_argument("--micro", type=int, default=300, help="in-process repeats (0 to skip)")
+    args = parser.parse_args()
+    apply_offline_switches()
+
+    from bench.scorer_world import build_world, spawn_scorer
+    from tipsml.processes import free_port, stop_pid, wait_for_port
+
+    root = args.state_dir or Path(tempfile.mkdtemp(prefix="scorer-bench-"))
+    t0 = time.perf_counter()
+    world = build_world(root, n_users=args.users, n_tips=args.tips)
+    print(f"world: {args.users} users, {args.tips} tips, model v{world.version} ({time.perf_counter() - t0:.0f} s)")
+    if args.micro:
+        micro(world, args.micro)
+
+    kserve = spawn_scorer(world, root / "run")
+    port = free_port()
+    env = {**os.environ, "TIPSML_STATE_DIR": str(world.root), "TIPSML_MLFLOW_TRACKING_URI": world.tracking_uri}
+    import subprocess
+    import sys
+
+    with (root / "run" / "bare.log").open("wb") as log:
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "bench.scorer_bare_app", "--port", str(port)],  # noqa: S603
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_for_port(port, 120, bare)
+        targets = {"kserve": kserve.url, "bare": f"http://127.0.0.1:{port}"}
+        bodies = make_bodies(world.users, world.tips, 5000, args.candidates, seed=7)
+        print(
+            "server: kserve.ModelServer workers=1 enable_grpc=False enable_latency_logging=False, "
+            "kserve/uvicorn loggers WARNING (access log off); bare: uvicorn workers=1 access_log=False WARNING"
+        )
+        print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
+        results: list[Result] = []
+        for name, url in targets.items():
+            asyncio.run(open_loop(url, bodies, 50, 3, name))  # warm-up: caches, connections
+        for rate in args.rates:
+            for name, url in targets.items():
+                r = asyncio.run(open_loop(url, bodies, rate, args.duration, name))
+                results.append(r)
+                table([r])
+        sat = {}
+        for name, url in targets.items():
+            sat[name] = asyncio.run(closed_loop(url, bodies, args.workers, args.saturation_s, name))
+            results.append(sat[name])
+        print(
+            f"\n=== summary (open loop {args.duration:.0f} s per rate; saturation: {args.workers} closed-loop "
+            f"clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
+        )
+        table(results)
+        print(
+            f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare {sat['bare'].throughput:.0f}"
+            f" req/s, ratio kserve/bare = {sat['kserve'].throughput / sat['bare'].throughput:.2f}"
+        )
+        for rate in args.rates:
+            k = next(r for r in results if r.target == "kserve" and r.rate == rate)
+            b = next(r for r in results if r.target == "bare" and r.rate == rate)
+            print(
+                f"at {rate:.0f} req/s: p99 kserve {k.pct(0.99):.2f} ms vs bare {b.pct(0.99):.2f} ms "
+                f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
+            )
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+    finally:
+        kserve.stop()
+        stop_pid(bare.pid)
+
+
+if __name__ == "__main__":
+    main()
