@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from contracts.runtime import apply_offline_switches
 from streams.consumer import Consumer
 from streams.metrics import IngestMetrics
+from streams.online import OnlinePusher
 from streams.settings import ConsumerSettings
 from streams.writer import BatchWriter
 
@@ -30,15 +31,24 @@ def open_feature_store(settings: ConsumerSettings) -> FeatureStore:
 
 
 async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMetrics | None = None) -> None:
-    """Run both consumers until ``stop`` is set (SIGTERM in the process entry point)."""
-    store = await asyncio.to_thread(open_feature_store, settings) if settings.online_push else None
-    writer = BatchWriter(settings, store)
+    """Run both consumers (and the online pusher) until ``stop`` is set (SIGTERM in the entry point)."""
     metrics = metrics or IngestMetrics()
+    pusher = None
+    if settings.online_push:
+        store = await asyncio.to_thread(open_feature_store, settings)
+        pusher = OnlinePusher(
+            settings.state.state_db, store, synchronous=settings.sqlite_synchronous, observe=metrics.observe_push
+        )
+    writer = BatchWriter(settings, on_commit=pusher.notify if pusher else None)
     if settings.metrics_port is not None:
         metrics.serve(settings.metrics_port, settings.metrics_host)
+    if pusher is not None:
+        pusher.start()
     try:
         await Consumer(settings, writer, metrics).run(stop)
     finally:
+        if pusher is not None:
+            await asyncio.to_thread(pusher.stop)
         writer.close()
 
 

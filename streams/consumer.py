@@ -75,9 +75,7 @@ async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> 
     if settings.nats_creds_file is not None:
         options["user_credentials"] = str(settings.nats_creds_file)
     if settings.nats_tls_ca_file or settings.nats_tls_cert_file:
-        ctx = ssl.create_default_context(
-            cafile=str(settings.nats_tls_ca_file) if settings.nats_tls_ca_file else None
-        )
+        ctx = ssl.create_default_context(cafile=str(settings.nats_tls_ca_file) if settings.nats_tls_ca_file else None)
         if settings.nats_tls_cert_file and settings.nats_tls_key_file:
             ctx.load_cert_chain(str(settings.nats_tls_cert_file), str(settings.nats_tls_key_file))
         options["tls"] = ctx
@@ -90,9 +88,7 @@ async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> 
 class Consumer:
     """Both stream consumers in one process, sharing one writer."""
 
-    def __init__(
-        self, settings: ConsumerSettings, writer: BatchWriter, metrics: IngestMetrics | None = None
-    ) -> None:
+    def __init__(self, settings: ConsumerSettings, writer: BatchWriter, metrics: IngestMetrics | None = None) -> None:
         self.settings = settings
         self.writer = writer
         self.metrics = metrics or IngestMetrics()
@@ -109,9 +105,7 @@ class Consumer:
             subs = {}
             for stream in CONSUMED:
                 await js.add_consumer(stream, consumer_config(self.settings, stream))
-                subs[stream] = await js.pull_subscribe_bind(
-                    durable_name(self.settings, stream), stream=stream
-                )
+                subs[stream] = await js.pull_subscribe_bind(durable_name(self.settings, stream), stream=stream)
             self.ready.set()
             loops = [
                 asyncio.create_task(self._loop(js, stream, sub, stop), name=f"consume-{stream}")
@@ -132,9 +126,7 @@ class Consumer:
     ) -> None:
         while not stop.is_set():
             try:
-                msgs = await sub.fetch(
-                    batch=self.settings.batch_size, timeout=self.settings.fetch_timeout_seconds
-                )
+                msgs = await sub.fetch(batch=self.settings.batch_size, timeout=self.settings.fetch_timeout_seconds)
             except (nats.errors.TimeoutError, TimeoutError):
                 continue  # idle
             except Exception as e:  # reconnecting, server restarting: wait and fetch again
@@ -166,7 +158,6 @@ class Consumer:
                     await self._reject(js, stream, msg, [FieldError("(write)", str(e))], "write")
             else:
                 m.write_seconds.labels(stream).observe(result.write_seconds)
-                m.push_seconds.labels(stream).observe(result.push_seconds)
                 m.written.labels(stream).inc(result.applied)
                 m.duplicates.labels(stream).inc(result.duplicates)
                 for msg, _ in valid:
@@ -175,9 +166,7 @@ class Consumer:
         for msg, errors in invalid:
             await self._reject(js, stream, msg, errors, "validation")
 
-    async def _reject(
-        self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str
-    ) -> None:
+    async def _reject(self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str) -> None:
         delivered = msg.metadata.num_delivered
         if delivered < self.settings.max_deliver:
             await msg.nak(delay=self.settings.nak_delay(delivered))
@@ -207,9 +196,7 @@ class Consumer:
                 await msg.in_progress()
                 await asyncio.sleep(0.5 * attempt)
         else:
-            log.error(
-                "could not dead-letter %s:%d; it stays in %s", stream, msg.metadata.sequence.stream, stream
-            )
+            log.error("could not dead-letter %s:%d; it stays in %s", stream, msg.metadata.sequence.stream, stream)
             return
         await msg.term()
         self.metrics.deadlettered.labels(stream, reason).inc()

@@ -49,9 +49,7 @@ def deadletter_headers(
             MSG_ID_HEADER: f"dl:{stream}:{stream_seq}",
             REASON_HEADER: reason,
             ERROR_HEADER: _one_line(describe(errors)),
-            ERRORS_JSON_HEADER: _one_line(
-                json.dumps([{"field": e.field, "reason": e.reason} for e in errors])
-            ),
+            ERRORS_JSON_HEADER: _one_line(json.dumps([{"field": e.field, "reason": e.reason} for e in errors])),
             DELIVERIES_HEADER: str(delivered),
             ORIGINAL_SUBJECT_HEADER: subject,
             ORIGINAL_STREAM_HEADER: stream,

@@ -14,12 +14,8 @@ class IngestMetrics:
         self.registry = registry or CollectorRegistry()
         r = self.registry
         self.received = Counter("tipsml_ingest_received", "Messages fetched.", ["stream"], registry=r)
-        self.acked = Counter(
-            "tipsml_ingest_acked", "Messages acked after a durable write.", ["stream"], registry=r
-        )
-        self.naked = Counter(
-            "tipsml_ingest_naked", "Messages naked for redelivery.", ["stream", "reason"], registry=r
-        )
+        self.acked = Counter("tipsml_ingest_acked", "Messages acked after a durable write.", ["stream"], registry=r)
+        self.naked = Counter("tipsml_ingest_naked", "Messages naked for redelivery.", ["stream", "reason"], registry=r)
         self.deadlettered = Counter(
             "tipsml_ingest_deadlettered", "Messages parked on DEADLETTER.", ["stream", "reason"], registry=r
         )
@@ -35,18 +31,22 @@ class IngestMetrics:
             registry=r,
         )
         self.push_seconds = Histogram(
-            "tipsml_ingest_online_push_seconds",
-            "Online push of one batch.",
-            ["stream"],
-            buckets=_BUCKETS,
-            registry=r,
+            "tipsml_ingest_online_push_seconds", "One coalesced online push.", buckets=_BUCKETS, registry=r
         )
+        self.pushed_rows = Counter("tipsml_ingest_online_rows", "Feature rows pushed online.", registry=r)
+        self.pushed_batches = Counter("tipsml_ingest_online_batches", "Batches whose features were pushed.", registry=r)
         self.lag = Gauge(
             "tipsml_ingest_consumer_lag",
             "Messages not yet delivered or not yet acked.",
             ["stream"],
             registry=r,
         )
+
+    def observe_push(self, seconds: float, rows: int, batches: int) -> None:
+        """Record one online push (called from the pusher thread)."""
+        self.push_seconds.observe(seconds)
+        self.pushed_rows.inc(rows)
+        self.pushed_batches.inc(batches)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """Expose ``/metrics`` over HTTP."""

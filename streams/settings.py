@@ -25,9 +25,7 @@ class ConsumerSettings(BaseSettings):
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, description="State root: event log, state DB, Feast.")
     durable_prefix: str = Field(default="tipsml-ingest", pattern=r"^[A-Za-z0-9_-]+$")
 
-    batch_size: int = Field(
-        default=2000, ge=1, le=50_000, description="Messages fetched and written at once."
-    )
+    batch_size: int = Field(default=2000, ge=1, le=50_000, description="Messages fetched and written at once.")
     fetch_timeout_seconds: float = Field(default=1.0, gt=0, description="Long-poll when a stream is idle.")
     ack_wait_seconds: float = Field(default=30.0, gt=0, description="Redelivery after this long without ack.")
     max_deliver: int = Field(default=5, ge=2, description="Deliveries before a message is dead-lettered.")
@@ -35,14 +33,10 @@ class ConsumerSettings(BaseSettings):
         default_factory=lambda: [30.0, 60.0, 120.0],
         description="Redelivery delays after ack timeouts (JetStream backoff); fewer than max_deliver.",
     )
-    nak_delay_seconds: float = Field(
-        default=2.0, ge=0, description="First delay of a nak; doubles per delivery."
-    )
+    nak_delay_seconds: float = Field(default=2.0, ge=0, description="First delay of a nak; doubles per delivery.")
     max_nak_delay_seconds: float = Field(default=60.0, ge=0)
 
-    online_push: bool = Field(
-        default=True, description="Push fresh feature values to the Feast online store."
-    )
+    online_push: bool = Field(default=True, description="Push fresh feature values to the Feast online store.")
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="FULL", description="FULL survives power loss; NORMAL survives process crashes only."
     )

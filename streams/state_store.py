@@ -27,8 +27,10 @@ from feature_repo.features import OpenCount, ShownTip, TaskRecord, apply_task_ev
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS ingested_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
-    batch_id TEXT PRIMARY KEY, files TEXT NOT NULL, affected TEXT NOT NULL, pushed INTEGER NOT NULL DEFAULT 0
+    batch_id TEXT PRIMARY KEY, files TEXT NOT NULL, affected TEXT NOT NULL, as_of REAL NOT NULL,
+    pushed INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX IF NOT EXISTS batches_unpushed ON batches (pushed) WHERE pushed = 0;
 CREATE TABLE IF NOT EXISTS tasks (
     user_id TEXT NOT NULL, task_id TEXT NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL,
     priority TEXT NOT NULL, first_seen_at REAL NOT NULL, updated_at REAL NOT NULL, completed_at REAL,
@@ -80,9 +82,7 @@ class Affected:
     def from_json(cls, text: str) -> Affected:
         """Inverse of :meth:`to_json`."""
         d = json.loads(text)
-        return cls(
-            set(d["users"]), set(d["task_users"]), set(d["tips"]), {(u, c) for u, c in d["user_categories"]}
-        )
+        return cls(set(d["users"]), set(d["task_users"]), set(d["tips"]), {(u, c) for u, c in d["user_categories"]})
 
 
 class StateStore:
@@ -116,13 +116,14 @@ class StateStore:
         fresh = new_event_ids(self.conn, "ingested_events", list(unique))
         return [ev for eid, ev in unique.items() if eid in fresh]
 
-    def apply(self, batch_id: str, events: Sequence[EventBase], files: Sequence[str]) -> Affected:
-        """Apply new events and record the batch, in one transaction; returns the keys to re-push."""
+    def apply(self, batch_id: str, events: Sequence[EventBase], files: Sequence[str], as_of: datetime) -> Affected:
+        """Apply new events and record the batch, in one transaction; returns the keys to push.
+
+        ``as_of`` is the batch clock the online values are computed at (see :func:`streams.online.batch_as_of`).
+        """
         affected = Affected()
         with self.transaction() as conn:
-            conn.executemany(
-                "INSERT INTO ingested_events (event_id) VALUES (?)", [(e.event_id,) for e in events]
-            )
+            conn.executemany("INSERT INTO ingested_events (event_id) VALUES (?)", [(e.event_id,) for e in events])
             task_events = [e for e in events if isinstance(e, TaskSynced | TaskCompleted)]
             self._apply_tasks(conn, task_events)
             opens: Counter[tuple[str, str, int]] = Counter(
@@ -147,15 +148,13 @@ class StateStore:
             for u, c in self._categories_of(conn, tip_events):
                 affected.user_categories.add((u, c))
             conn.execute(
-                "INSERT INTO batches (batch_id, files, affected) VALUES (?, ?, ?)",
-                (batch_id, json.dumps(list(files)), affected.to_json()),
+                "INSERT INTO batches (batch_id, files, affected, as_of) VALUES (?, ?, ?, ?)",
+                (batch_id, json.dumps(list(files)), affected.to_json(), as_of.timestamp()),
             )
         return affected
 
     @staticmethod
-    def _categories_of(
-        conn: sqlite3.Connection, events: Sequence[TipShown | TipReaction]
-    ) -> set[tuple[str, str]]:
+    def _categories_of(conn: sqlite3.Connection, events: Sequence[TipShown | TipReaction]) -> set[tuple[str, str]]:
         out = {(e.user_id, e.category.value) for e in events if isinstance(e, TipShown)}
         keys = [(e.request_id, e.tip_id) for e in events if isinstance(e, TipReaction)]
         for rid, tid in keys:
@@ -238,8 +237,7 @@ class StateStore:
         for chunk in _chunks(sorted(users)):
             marks = ",".join("?" * len(chunk))
             for r in self.conn.execute(
-                f"SELECT user_id, day, local_hour, n FROM open_counts WHERE user_id IN ({marks})"
-                " AND day >= ?",
+                f"SELECT user_id, day, local_hour, n FROM open_counts WHERE user_id IN ({marks}) AND day >= ?",
                 [*chunk, since.isoformat()],
             ):
                 out[r[0]].append(OpenCount(date.fromisoformat(r[1]), r[2], r[3]))
@@ -294,10 +292,16 @@ class StateStore:
         """Batch id -> event-log files of every committed batch."""
         return {r[0]: json.loads(r[1]) for r in self.conn.execute("SELECT batch_id, files FROM batches")}
 
-    def unpushed(self) -> list[tuple[str, Affected]]:
-        """Committed batches whose online push may not have happened (crash in between)."""
-        rows = self.conn.execute("SELECT batch_id, affected FROM batches WHERE pushed = 0 ORDER BY rowid")
-        return [(r[0], Affected.from_json(r[1])) for r in rows]
+    def unpushed(self, limit: int = 1000) -> list[tuple[str, Affected, datetime]]:
+        """Committed batches whose feature values are not yet in the online store, oldest first."""
+        rows = self.conn.execute(
+            "SELECT batch_id, affected, as_of FROM batches WHERE pushed = 0 ORDER BY rowid LIMIT ?", (limit,)
+        ).fetchall()
+        return [(r[0], Affected.from_json(r[1]), datetime.fromtimestamp(r[2], UTC)) for r in rows]
+
+    def count_unpushed(self) -> int:
+        """How many committed batches wait for the online push."""
+        return int(self.conn.execute("SELECT COUNT(*) FROM batches WHERE pushed = 0").fetchone()[0])
 
     def mark_pushed(self, batch_ids: Sequence[str]) -> None:
         """Record that these batches' feature values reached the online store."""

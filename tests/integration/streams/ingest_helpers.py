@@ -100,3 +100,34 @@ def make_settings(state: Path, url: str, **overrides: Any) -> ConsumerSettings:
     }
     values.update(overrides)
     return ConsumerSettings(**values)
+
+
+KINDS = ("task_synced", "task_completed", "app_opened", "tip_shown", "tip_reaction")
+
+
+@dataclass(frozen=True)
+class Wire:
+    subject: str
+    body: bytes
+    event_id: str
+    valid: bool
+
+
+def many_events(n: int, invalid_every: int = 50) -> list[Wire]:
+    """``n`` events of every kind over a few users; every ``invalid_every``-th breaks its contract."""
+    out = []
+    for i in range(n):
+        kind = KINDS[i % len(KINDS)]
+        ev = payload(kind, i)
+        valid = i % invalid_every != invalid_every - 1
+        if not valid:
+            ev["user_id"] = "not a valid id"
+        body = {k: v for k, v in ev.items() if k != "_subject"}
+        out.append(Wire(ev["_subject"], json.dumps(body).encode(), body["event_id"], valid))
+    return out
+
+
+async def publish_many(js: JetStreamContext, events: list[Wire], window: int = 500) -> None:
+    for i in range(0, len(events), window):
+        chunk = events[i : i + window]
+        await asyncio.gather(*(js.publish(w.subject, w.body, headers={MSG_ID_HEADER: w.event_id}) for w in chunk))

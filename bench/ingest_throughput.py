@@ -1,0 +1,172 @@
+"""End-to-end ingest throughput and freshness, beside bare consume+ack in the same run.
+
+    .venv/bin/python bench/ingest_throughput.py [--events 100000] [--batch-size 2000]
+
+1. starts its own nats-server, publishes N generated events (pipelined);
+2. baseline: bare pull-consume + ack of the same N events (own durables, no parsing, no writes);
+3. end to end: ``python -m streams`` as a subprocess (what ``tipsml up`` runs) consumes the same N events:
+   validate, event log (Parquet), state DB (tasks, opens, rewards; SQLite synchronous=FULL), Feast online push,
+   ack. Timed from its first delivery to the last ack (start-up, i.e. importing Feast, excluded);
+4. freshness: single events published to an idle consumer, timed until their feature value is readable from
+   the online store (Feast ``get_online_features`` in this process).
+
+Prints events/s of both, their ratio, the consumer's peak RSS and freshness median / p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from contracts.runtime import apply_offline_switches
+
+apply_offline_switches()
+
+import nats  # noqa: E402
+from ingest_events import generate, peak_rss_mib, publish_all, start_nats  # noqa: E402
+from nats.js import JetStreamContext  # noqa: E402
+from nats.js.api import AckPolicy, ConsumerConfig  # noqa: E402
+
+from contracts.streams import FEEDBACK_STREAM, MSG_ID_HEADER, SIGNALS_STREAM  # noqa: E402
+from streams.topology import ensure_streams  # noqa: E402
+
+STREAMS = (SIGNALS_STREAM, FEEDBACK_STREAM)
+
+
+async def bare_consume(js: JetStreamContext, n: int, batch: int) -> float:
+    got = 0
+    done = asyncio.Event()
+
+    async def one(stream: str) -> None:
+        nonlocal got
+        cfg = ConsumerConfig(durable_name=f"bare-{stream.lower()}", ack_policy=AckPolicy.EXPLICIT,
+                             max_ack_pending=4 * batch)
+        await js.add_consumer(stream, cfg)
+        sub = await js.pull_subscribe_bind(f"bare-{stream.lower()}", stream=stream)
+        while not done.is_set():
+            try:
+                msgs = await sub.fetch(batch, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            for m in msgs:
+                await m.ack()
+            got += len(msgs)
+            if got >= n:
+                done.set()
+
+    t0 = time.perf_counter()
+    tasks = [asyncio.create_task(one(s)) for s in STREAMS]
+    await done.wait()
+    took = time.perf_counter() - t0
+    await asyncio.gather(*tasks)
+    return took
+
+
+async def wait_drained(js: JetStreamContext, prefix: str, proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """(first delivery, all acked) monotonic times of the consumer's durables."""
+    first = None
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"consumer exited with {proc.returncode}")
+        infos = []
+        for s in STREAMS:
+            try:
+                infos.append(await js.consumer_info(s, f"{prefix}-{s.lower()}"))
+            except nats.js.errors.NotFoundError:
+                infos.append(None)
+        now = time.perf_counter()
+        if first is None and any(i is not None and i.delivered.stream_seq > 0 for i in infos):
+            first = now
+        if first is not None and all(i is not None and i.num_pending == 0 and i.num_ack_pending == 0
+                                     for i in infos):
+            return first, now
+        await asyncio.sleep(0.02)
+
+
+async def freshness(url: str, state: Path, samples: int) -> list[float]:
+    from feature_repo.config import open_store
+
+    store = open_store(state)
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    out = []
+    for i in range(samples):
+        user = f"fresh-{os.getpid()}-{i}"
+        body = {"event_id": f"fresh-{os.getpid()}-{i}-{time.time_ns()}", "type": "app_opened",
+                "occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "user_id": user,
+                "platform": "ios"}
+        t0 = time.perf_counter()
+        await js.publish("signals.app_opened", json.dumps(body).encode(), headers={MSG_ID_HEADER: body["event_id"]})
+        while True:
+            got = store.get_online_features(features=["user_activity:user_active_days_30d"],
+                                            entity_rows=[{"user_id": user}]).to_dict()
+            if got["user_active_days_30d"][0] is not None:
+                out.append(time.perf_counter() - t0)
+                break
+            if time.perf_counter() - t0 > 10:
+                raise SystemExit(f"event {i} not readable online after 10 s")
+            await asyncio.sleep(0.005)
+    await nc.close()
+    return out
+
+
+async def main(n: int, batch: int, samples: int) -> None:
+    root = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    server = start_nats(root)
+    try:
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        gen = generate(n)
+        pub_s = await publish_all(server.url, gen)
+        print(f"published {n} events in {pub_s:.2f} s ({n / pub_s:,.0f}/s)")
+
+        bare_s = await bare_consume(js, n, batch)
+        print(f"bare consume+ack:   {n / bare_s:>10,.0f} events/s ({bare_s:.2f} s)")
+
+        state = root / "state"
+        env = {**os.environ, "TIPSML_NATS_URL": server.url, "TIPSML_STATE_DIR": str(state),
+               "TIPSML_BATCH_SIZE": str(batch), "TIPSML_DURABLE_PREFIX": "bench"}
+        log = open(root / "consumer.log", "wb")  # noqa: SIM115
+        proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            first, last = await wait_drained(js, "bench", proc)
+            e2e_s = last - first
+            rss = peak_rss_mib(proc.pid)
+            print(f"end to end:         {n / e2e_s:>10,.0f} events/s ({e2e_s:.2f} s)")
+            print(f"ratio end-to-end / bare: {bare_s / e2e_s:.2f}")
+            print(f"consumer peak RSS: {rss:.0f} MiB")
+            import pyarrow.dataset as ds
+
+            written = ds.dataset(state / "events", format="parquet", partitioning="hive").count_rows()
+            print(f"event log rows: {written} (published {n})")
+            lat = sorted(await freshness(server.url, state, samples))
+            p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
+            med = statistics.median(lat)
+            print(f"freshness publish -> readable online ({samples} events): median {med * 1000:.0f} ms,"
+                  f" p99 {p99 * 1000:.0f} ms, max {lat[-1] * 1000:.0f} ms")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+            print(f"consumer exit code after SIGTERM: {proc.returncode}")
+        await nc.close()
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--freshness-samples", type=int, default=50)
+    args = ap.parse_args()
+    asyncio.run(main(args.events, args.batch_size, args.freshness_samples))
