@@ -68,9 +68,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* Namespace the operator watches: the release's unless set. */}}
+{{/* Namespace the operator watches: the release's (the InferenceServices and the registry are there). */}}
 {{- define "tipsml.operator.watchNamespace" -}}
-{{- default .Release.Namespace .Values.operator.watchNamespace }}
+{{ .Release.Namespace }}
 {{- end }}
 
 {{- define "tipsml.feastConfigMap" -}}
