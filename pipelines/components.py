@@ -154,9 +154,7 @@ def register(
     return outputs(done.version, done.proposed, done.reason, done.storage_uri, done.champion_version or "")
 
 
-def rollout(
-    proposed: bool, version: str, storage_uri: str, champion_version: str, manifest: Output[Dataset]
-) -> str:
+def rollout(proposed: bool, version: str, storage_uri: str, champion_version: str, manifest: Output[Dataset]) -> str:
     """Emit the ModelRollout manifest proposing the new version; a version the gate held back gets none.
 
     A parameter rather than ``dsl.If``: kfp.local cannot resolve a condition on a named task output.
@@ -175,7 +173,4 @@ COMPONENT_FUNCTIONS = (batch_features, training_set, train, evaluate, register, 
 
 def make_components(image: str) -> dict[str, dsl.base_component.BaseComponent]:
     """Every component on ``image`` (the project image: it holds the code these bodies import)."""
-    return {
-        fn.__name__: dsl.component(fn, base_image=image, install_kfp_package=False)
-        for fn in COMPONENT_FUNCTIONS
-    }
+    return {fn.__name__: dsl.component(fn, base_image=image, install_kfp_package=False) for fn in COMPONENT_FUNCTIONS}

@@ -100,9 +100,7 @@ def _quiet_image_warning() -> Iterator[None]:
     # The subprocess runner warns when an image name lacks "python"; running in this environment
     # instead of the project image is exactly what a local run means.
     with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="You may be attemping to run a task", category=RuntimeWarning
-        )
+        warnings.filterwarnings("ignore", message="You may be attemping to run a task", category=RuntimeWarning)
         yield
 
 
@@ -114,9 +112,7 @@ def run_local(
 
     pipeline_root.mkdir(parents=True, exist_ok=True)
     log_file = pipeline_root / "run.log"
-    local.init(
-        runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True
-    )
+    local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(pipeline_root), raise_on_error=True)
     pipeline = build_pipeline(settings.image)
     before = set(pipeline_root.iterdir())
     with open(log_file, "a", encoding="utf-8") as sink, _quiet_image_warning():

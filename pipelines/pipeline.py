@@ -31,7 +31,7 @@ def build_pipeline(image: str) -> Any:
         new_user_days: int = 14,
         test_fraction: float = 0.2,
         seed: int = 7,
-        num_boost_round: int = 300,
+        num_boost_round: int = 400,
         champion_tolerance: float = 0.005,
         max_slice_auc_gap: float = 0.15,
         min_slice_auc: float = 0.55,

@@ -22,37 +22,23 @@ class PipelineSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore")
 
     state_dir: Path = Field(default=DEFAULT_STATE_DIR, description="Local state root (git-ignored).")
-    image: str = Field(
-        default=DEFAULT_IMAGE, description="Project image every component runs on in a cluster."
-    )
-    event_log: str | None = Field(
-        default=None, description="Event log (Parquet dir or .jsonl); default under state."
-    )
+    image: str = Field(default=DEFAULT_IMAGE, description="Project image every component runs on in a cluster.")
+    event_log: str | None = Field(default=None, description="Event log (Parquet dir or .jsonl); default under state.")
     feature_repo: Path = Field(default=Path("feature_repo"), description="The Feast repository.")
-    mlflow_tracking_uri: str | None = Field(
-        default=None, description="MLflow URI; default sqlite under state."
-    )
-    truth_path: str = Field(
-        default="", description="Simulator oracle (truth.parquet) to measure the gap against."
-    )
-    label_window_hours: float = Field(
-        default=24.0, gt=0.0, description="A reaction counts within this window."
-    )
+    mlflow_tracking_uri: str | None = Field(default=None, description="MLflow URI; default sqlite under state.")
+    truth_path: str = Field(default="", description="Simulator oracle (truth.parquet) to measure the gap against.")
+    label_window_hours: float = Field(default=24.0, gt=0.0, description="A reaction counts within this window.")
     test_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="Latest share of time held out.")
     seed: int = Field(default=7)
-    num_boost_round: int = Field(default=300, ge=1)
+    num_boost_round: int = Field(default=400, ge=1)
     champion_tolerance: float = Field(
         default=0.005,
         ge=0.0,
         description="AUC a challenger may lose against the champion and still be proposed.",
     )
     max_slice_auc_gap: float = Field(default=0.15, gt=0.0, le=1.0, description="Fairness: largest AUC gap.")
-    min_slice_auc: float = Field(
-        default=0.55, ge=0.0, le=1.0, description="Fairness: every slice at least this."
-    )
-    min_slice_size: int = Field(
-        default=200, ge=1, description="Slices smaller than this are reported, not gated."
-    )
+    min_slice_auc: float = Field(default=0.55, ge=0.0, le=1.0, description="Fairness: every slice at least this.")
+    min_slice_size: int = Field(default=200, ge=1, description="Slices smaller than this are reported, not gated.")
     new_user_days: int = Field(default=14, ge=1, description="Users younger than this are the 'new' slice.")
     kfp_host: str | None = Field(default=None, description="KFP API endpoint for `pipelines submit`.")
 

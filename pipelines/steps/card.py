@@ -34,12 +34,8 @@ def card_inputs(features: Sequence[str]) -> CardInputs:
     return CardInputs(
         feature_service=FEATURE_SERVICE,
         model_features=list(features),
-        features=[
-            CardFeature(name=f, dtype="float", source=f"feature_service:{FEATURE_SERVICE}") for f in features
-        ],
-        profile_features=[
-            CardFeature(name=p.name, dtype=p.dtype, source="profile_features") for p in PROFILE_FEATURES
-        ],
+        features=[CardFeature(name=f, dtype="float", source=f"feature_service:{FEATURE_SERVICE}") for f in features],
+        profile_features=[CardFeature(name=p.name, dtype=p.dtype, source="profile_features") for p in PROFILE_FEATURES],
     )
 
 

@@ -45,9 +45,7 @@ def tz_band(offset_minutes: float | None) -> str:
     return "apac"
 
 
-def slice_report(
-    frame: pd.DataFrame, probs: np.ndarray[Any, Any], thresholds: FairnessThresholds
-) -> dict[str, Any]:
+def slice_report(frame: pd.DataFrame, probs: np.ndarray[Any, Any], thresholds: FairnessThresholds) -> dict[str, Any]:
     """Per slicing dimension: each slice's n, positive rate, AUC, log loss and ECE; the gap; failures."""
     report: dict[str, Any] = {"thresholds": vars_of(thresholds), "dimensions": {}, "failures": []}
     y = frame[LABEL].to_numpy()
@@ -63,11 +61,7 @@ def slice_report(
                 "log_loss": binary_log_loss(y[mask], probs[mask]),
                 "ece": expected_calibration_error(y[mask], probs[mask]),
             }
-        gated = {
-            k: v
-            for k, v in slices.items()
-            if v["n"] >= thresholds.min_slice_size and not math.isnan(v["auc"])
-        }
+        gated = {k: v for k, v in slices.items() if v["n"] >= thresholds.min_slice_size and not math.isnan(v["auc"])}
         aucs = [v["auc"] for v in gated.values()]
         gap = (max(aucs) - min(aucs)) if len(aucs) >= 2 else 0.0
         report["dimensions"][dim] = {"slices": slices, "gated_slices": sorted(gated), "largest_auc_gap": gap}

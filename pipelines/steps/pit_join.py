@@ -25,9 +25,7 @@ def _source_path(store: Any, view: Any) -> Path:
     return path if path.is_absolute() else Path(store.config.repo_path) / path
 
 
-def asof_historical_features(
-    store: Any, service_name: str, entity_df: pd.DataFrame, timestamp: str
-) -> pd.DataFrame:
+def asof_historical_features(store: Any, service_name: str, entity_df: pd.DataFrame, timestamp: str) -> pd.DataFrame:
     """``get_historical_features(entity_df, features=<service>)`` semantics, computed in DuckDB."""
     import duckdb
     import pyarrow as pa

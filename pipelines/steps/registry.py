@@ -39,12 +39,18 @@ class Registered:
     champion_version: str | None
 
 
-def configure(tracking_uri: str, artifact_root: str | None = None) -> None:
-    """Point MLflow at the tracking/registry URI and make sure the training experiment exists."""
+def configure(tracking_uri: str) -> None:
+    """Point MLflow at the tracking/registry URI."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(tracking_uri)
+
+
+def use_experiment(artifact_root: str | None = None) -> None:
+    """Log into the training experiment, creating it with ``artifact_root`` (default: the server's) once."""
+    import mlflow
+
     if mlflow.get_experiment_by_name(EXPERIMENT) is None:
         location = Path(artifact_root).resolve().as_uri() if artifact_root else None
         mlflow.create_experiment(EXPERIMENT, artifact_location=location)
@@ -120,9 +126,7 @@ def register(
         client.set_model_version_tag(MODEL_NAME, version, "model_card", card_uri)
         client.set_model_version_tag(MODEL_NAME, version, "gate", "proposed" if proposed else "rejected")
         client.set_model_version_tag(MODEL_NAME, version, "gate_reason", reason)
-        client.update_model_version(
-            MODEL_NAME, version, description=f"Model card: {card_uri}. Gate: {reason}."
-        )
+        client.update_model_version(MODEL_NAME, version, description=f"Model card: {card_uri}. Gate: {reason}.")
         if proposed:
             client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
         storage_uri = client.get_model_version_download_uri(MODEL_NAME, version)

@@ -63,9 +63,7 @@ def batch_features_stage(
     return summary
 
 
-def training_set_stage(
-    entities: str, state_root: str, test_fraction: float, train_out: str, test_out: str
-) -> str:
+def training_set_stage(entities: str, state_root: str, test_fraction: float, train_out: str, test_out: str) -> str:
     """Feast historical retrieval (``tip_scoring``, point-in-time) per labelled impression, split by time."""
     frame = pd.read_parquet(entities)
     store = feature_store.open_store(Path(state_root))
@@ -121,7 +119,8 @@ def register_stage(
     window: dict[str, Any],
 ) -> registry.Registered:
     """Gate against the champion, register the version with its card, alias ``challenger`` if proposed."""
-    registry.configure(tracking_uri, artifact_root or None)
+    registry.configure(tracking_uri)
+    registry.use_experiment(artifact_root or None)
     report = json.loads(Path(report_path).read_text())
     proposed, reason = champion_gate(report, tolerance)
     train = pd.read_parquet(train_set)

@@ -36,9 +36,7 @@ class Split:
 def label_impressions(events: pd.DataFrame, impressions: pd.DataFrame, window_hours: float) -> pd.DataFrame:
     """``label`` = 1 when the impression got a liked/acted reaction within ``window_hours`` of it."""
     window = pd.Timedelta(hours=window_hours)
-    reactions = events.loc[
-        events["type"] == "tip_reaction", ["request_id", "tip_id", "reaction", "occurred_at"]
-    ]
+    reactions = events.loc[events["type"] == "tip_reaction", ["request_id", "tip_id", "reaction", "occurred_at"]]
     joined = impressions[["request_id", "tip_id", TIMESTAMP]].merge(reactions, on=["request_id", "tip_id"])
     delay = joined["occurred_at"] - joined[TIMESTAMP]
     hits = joined[joined["reaction"].isin(POSITIVE) & (delay >= pd.Timedelta(0)) & (delay <= window)]
