@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from contracts.profile import ProfileFeatures
-from contracts.scorer import ScoredTip, ScorerInstance, ScorerPrediction, ScorerRequest, ScorerResponse
+from contracts.scorer import ScorerInstance, ScorerRequest
 from predictors.scorer.errors import FeatureStoreUnavailableError
 from predictors.scorer.metrics import ScorerMetrics
 from predictors.scorer.model_store import LoadedModel, Matrix, Scores
@@ -70,7 +70,7 @@ class ScoringService:
             self.metrics.scores.observe(float(s))
         return scores
 
-    def _rank(self, instance: ScorerInstance) -> ScorerPrediction:
+    def _rank(self, instance: ScorerInstance) -> dict[str, Any]:
         try:
             rows = self.source.rows(instance.user_id, instance.candidates, instance.profile_features)
         except FeatureStoreUnavailableError:
@@ -78,24 +78,22 @@ class ScoringService:
             raise
         scores = self.score_rows(rows)
         order = np.argsort(-scores, kind="stable")
-        ranked = [
-            ScoredTip.model_construct(tip_id=instance.candidates[i], score=float(scores[i])) for i in order
-        ]
-        return ScorerPrediction.model_construct(
-            request_id=instance.request_id or uuid.uuid4().hex,
-            model_version=self.model.version,
-            scores=ranked,
-        )
+        # Plain dicts in the ScorerPrediction shape (tests validate bodies against contracts.scorer):
+        # building 20 pydantic objects per request cost a tenth of the request.
+        return {
+            "request_id": instance.request_id or uuid.uuid4().hex,
+            "model_version": self.model.version,
+            "scores": [{"tip_id": instance.candidates[i], "score": float(scores[i])} for i in order],
+        }
 
     def score_v1(self, request: ScorerRequest) -> dict[str, Any]:
-        """The V1 response body: each instance's candidates ranked, highest score first."""
+        """The V1 response body (``contracts.scorer.ScorerResponse``): candidates ranked, highest first."""
         start = time.perf_counter()
         self.metrics.requests.inc()
         try:
-            response = ScorerResponse.model_construct(predictions=[self._rank(i) for i in request.instances])
+            return {"predictions": [self._rank(i) for i in request.instances]}
         except Exception:
             self.metrics.errors.inc()
             raise
         finally:
             self.metrics.latency.observe(time.perf_counter() - start)
-        return response.model_dump()

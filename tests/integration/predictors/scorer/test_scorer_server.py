@@ -26,9 +26,7 @@ def v1_body(world: ScorerWorld, user: str | None = None, n: int = 20, **extra: A
     return {"instances": [{"user_id": user or world.users[0], "candidates": world.tips[:n], **extra}]}
 
 
-def test_v1_ranks_candidates_with_model_version_and_request_id(
-    alias_server: ScorerProcess, world: ScorerWorld
-) -> None:
+def test_v1_ranks_candidates_with_model_version_and_request_id(alias_server: ScorerProcess, world: ScorerWorld) -> None:
     body = v1_body(world, request_id="req-1", profile_features={"tenure_days": 12, "locale": "en-GB"})
     r = alias_server.post(PREDICT, body)
     assert r.status_code == 200, r.text
@@ -58,12 +56,8 @@ def test_v1_generates_a_request_id_and_answers_several_instances(
     assert preds[0].request_id and preds[0].request_id != preds[1].request_id
 
 
-def test_unknown_user_and_unknown_tip_get_cold_start_scores(
-    alias_server: ScorerProcess, world: ScorerWorld
-) -> None:
-    r = alias_server.post(
-        PREDICT, {"instances": [{"user_id": "never-seen", "candidates": [world.tips[0], "tip-new"]}]}
-    )
+def test_unknown_user_and_unknown_tip_get_cold_start_scores(alias_server: ScorerProcess, world: ScorerWorld) -> None:
+    r = alias_server.post(PREDICT, {"instances": [{"user_id": "never-seen", "candidates": [world.tips[0], "tip-new"]}]})
     assert r.status_code == 200, r.text
     assert {s.tip_id for s in ScorerResponse.model_validate(r.json()).predictions[0].scores} == {
         world.tips[0],
@@ -75,11 +69,7 @@ def test_profile_features_change_the_score(alias_server: ScorerProcess, world: S
     def scores(profile: dict[str, Any]) -> dict[str, float]:
         r = alias_server.post(
             PREDICT,
-            {
-                "instances": [
-                    {"user_id": "never-seen", "candidates": world.tips[:10], "profile_features": profile}
-                ]
-            },
+            {"instances": [{"user_id": "never-seen", "candidates": world.tips[:10], "profile_features": profile}]},
         )
         assert r.status_code == 200, r.text
         return {s["tip_id"]: s["score"] for s in r.json()["predictions"][0]["scores"]}
@@ -118,18 +108,14 @@ def test_v1_bad_input_is_400_naming_the_field(alias_server: ScorerProcess, body:
 
 
 def test_v1_body_that_is_not_json_is_400(alias_server: ScorerProcess) -> None:
-    r = httpx.post(
-        alias_server.url + PREDICT, content=b"{not json", headers={"content-type": "application/json"}
-    )
+    r = httpx.post(alias_server.url + PREDICT, content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400, r.text
 
 
 def test_v2_scores_feature_tensors(alias_server: ScorerProcess) -> None:
     rows = [[0.1 * (i + j) for j in range(len(MODEL_FEATURES))] for i in range(3)]
     flat = [v for row in rows for v in row]
-    matrix = {
-        "inputs": [{"name": "features", "datatype": "FP64", "shape": [3, len(MODEL_FEATURES)], "data": flat}]
-    }
+    matrix = {"inputs": [{"name": "features", "datatype": "FP64", "shape": [3, len(MODEL_FEATURES)], "data": flat}]}
     r = alias_server.post(INFER, matrix)
     assert r.status_code == 200, r.text
     out = r.json()["outputs"][0]
@@ -175,22 +161,30 @@ def test_health_metrics_and_v2_readiness(alias_server: ScorerProcess, world: Sco
     assert f'tipsml_scorer_requests_total{{model_version="{world.version}",role="champion"}}' in metrics
 
 
-def test_feature_store_down_is_503_and_not_ready_then_recovers(
-    start_scorer: StartScorer, world_copy: ScorerWorld
+def test_feature_store_down_is_503_and_not_ready_then_recovers_from_storage_uri(
+    start_scorer: StartScorer, alias_server: ScorerProcess, world_copy: ScorerWorld
 ) -> None:
+    """Store down at start: 503 and not ready; store back: ready, and the storage-URI model scores like the alias."""
     online = world_copy.root / "feast" / "online.db"
     saved = online.with_suffix(".saved")
     online.rename(saved)
     online.mkdir()  # SQLite cannot open a directory: the store is unreachable
     server = start_scorer(world_copy, wait_ready=False, model_uri=str(world_copy.model_dir))
     assert server.wait_status(READY, 503).status_code == 503
+    assert server.get("/v2/models/tip-scorer/ready").status_code == 503
     r = server.post(PREDICT, v1_body(world_copy, n=3))
     assert r.status_code == 503, r.text
 
     online.rmdir()
     saved.rename(online)
     assert server.wait_status(READY, 200).status_code == 200
-    assert server.post(PREDICT, v1_body(world_copy, n=3)).status_code == 200
+    for user in (world_copy.users[3], "never-seen"):
+        body = v1_body(world_copy, user=user)
+        a, b = server.post(PREDICT, body), alias_server.post(PREDICT, body)
+        assert a.status_code == b.status_code == 200, a.text
+        pa, pb = a.json()["predictions"][0], b.json()["predictions"][0]
+        assert pa["model_version"] == pb["model_version"] == world_copy.version
+        assert pa["scores"] == pb["scores"]
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
@@ -201,19 +195,14 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_shadow_from_storage_uri_scores_like_the_alias_and_has_no_side_effects(
-    start_scorer: StartScorer, alias_server: ScorerProcess, world_copy: ScorerWorld
-) -> None:
-    """One process proves two things: the storage-URI load serves, and a shadow writes nothing anywhere."""
+def test_shadow_role_has_no_side_effects(start_scorer: StartScorer, world_copy: ScorerWorld) -> None:
+    """A shadow (model by MLflow alias, Feast reads) leaves every file of the state root untouched."""
     before = _snapshot(world_copy.root)
-    shadow = start_scorer(world_copy, role="shadow", model_uri=str(world_copy.model_dir))
+    shadow = start_scorer(world_copy, role="shadow")
     for user in (*world_copy.users[:3], "never-seen"):
-        body = v1_body(world_copy, user=user)
-        a, b = shadow.post(PREDICT, body), alias_server.post(PREDICT, body)
-        assert a.status_code == b.status_code == 200, a.text
-        pa, pb = a.json()["predictions"][0], b.json()["predictions"][0]
-        assert pa["model_version"] == pb["model_version"] == world_copy.version
-        assert pa["scores"] == pb["scores"]
+        r = shadow.post(PREDICT, v1_body(world_copy, user=user))
+        assert r.status_code == 200, r.text
+        assert r.json()["predictions"][0]["model_version"] == world_copy.version
     assert shadow.post(PREDICT, {"instances": []}).status_code == 400
     assert 'role="shadow"' in shadow.get("/metrics").text
     shadow.stop()
