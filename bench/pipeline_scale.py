@@ -1,0 +1,72 @@
+"""Wall time and peak memory of the whole train-tip-scorer pipeline on ~1M simulated events (kfp.local).
+
+Every component runs as its own subprocess, as it would in a pod, so peak memory is the largest
+component's RSS (``RUSAGE_CHILDREN``); the parent's own RSS is printed beside it. The baseline, measured
+in the same run, is one DuckDB scan of the same event log: the floor any batch job over it pays.
+
+    .venv/bin/python bench/pipeline_scale.py [--users 6600] [--days 30] [--seed 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from contracts.runtime import apply_offline_switches
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", type=int, default=6600, help="6,600 users x 30 days is about 1M events")
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=5)
+    args = parser.parse_args()
+    apply_offline_switches()
+
+    from pipelines.local import run_local
+    from pipelines.settings import PipelineSettings
+    from pipelines.steps.events import load_events
+    from tipsml.simulate import simulate
+    from tipsml.simulate.writer import write_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        paths = write_run(simulate(users=args.users, days=args.days, seed=args.seed), root / "sim")
+        t0 = time.perf_counter()
+        n_events = len(load_events(paths["events"]))
+        scan = time.perf_counter() - t0
+
+        settings = PipelineSettings(
+            state_dir=root / "state", event_log=str(paths["events"]), truth_path=str(paths["truth"])
+        )
+        started: dict[str, float] = {}
+        took: dict[str, float] = {}
+
+        def on_task(task: str, status: str) -> None:
+            if status == "RUNNING":
+                started[task] = time.perf_counter()
+            else:
+                took[task] = time.perf_counter() - started.get(task, time.perf_counter())
+
+        t0 = time.perf_counter()
+        run = run_local(settings, root / "runs", on_task)
+        wall = time.perf_counter() - t0
+        report = run.report()
+
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    parent = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"events: {n_events:,} ({args.users:,} users x {args.days} days, seed {args.seed})")
+    print(f"pipeline wall time: {wall:.1f} s (target < 300 s)")
+    for task, seconds in took.items():
+        print(f"  {task:<16} {seconds:7.1f} s")
+    print(f"baseline, one DuckDB scan of the log: {scan:.1f} s; pipeline / scan = {wall / scan:.1f}x")
+    print(f"peak RSS: largest component {children:,.0f} MiB; parent {parent:,.0f} MiB")
+    ch = report["models"]["challenger"]
+    print(f"challenger AUC {ch['auc']:.4f}, NDCG@5 {ch['ndcg_at_5']:.4f} on {report['n_test']:,} test rows")
+
+
+if __name__ == "__main__":
+    main()
