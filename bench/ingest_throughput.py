@@ -32,7 +32,7 @@ from contracts.runtime import apply_offline_switches
 apply_offline_switches()
 
 import nats  # noqa: E402
-from ingest_events import generate, peak_rss_mib, publish_all, start_nats  # noqa: E402
+from ingest_events import children, cpu_seconds, generate, peak_rss_mib, publish_all, start_nats  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 from nats.js.api import AckPolicy, ConsumerConfig  # noqa: E402
 
@@ -92,6 +92,17 @@ async def wait_drained(js: JetStreamContext, prefix: str, proc: subprocess.Popen
         await asyncio.sleep(0.02)
 
 
+async def wait_pushed(db: Path) -> float:
+    """Monotonic time at which no committed batch waits for the online push."""
+    import sqlite3
+
+    while True:
+        with sqlite3.connect(db, timeout=10) as conn:
+            if conn.execute("SELECT COUNT(*) FROM batches WHERE pushed = 0").fetchone()[0] == 0:
+                return time.perf_counter()
+        await asyncio.sleep(0.02)
+
+
 async def freshness(url: str, state: Path, samples: int) -> list[float]:
     from feature_repo.config import open_store
 
@@ -139,12 +150,25 @@ async def main(n: int, batch: int, samples: int) -> None:
         log = open(root / "consumer.log", "wb")  # noqa: SIM115
         proc = subprocess.Popen([sys.executable, "-m", "streams"], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
+            cpu0 = {p: cpu_seconds(p) for p in (proc.pid, server.pid)}
             first, last = await wait_drained(js, "bench", proc)
-            e2e_s = last - first
+            online = os.environ.get("TIPSML_ONLINE_PUSH") != "false"
+            online_done = await wait_pushed(state / "state.db") if online else last
+            acked_s, e2e_s = last - first, online_done - first
             rss = peak_rss_mib(proc.pid)
-            print(f"end to end:         {n / e2e_s:>10,.0f} events/s ({e2e_s:.2f} s)")
-            print(f"ratio end-to-end / bare: {bare_s / e2e_s:.2f}")
-            print(f"consumer peak RSS: {rss:.0f} MiB")
+            kids = children(proc.pid)
+            pusher_rss = max((peak_rss_mib(k) for k in kids), default=0.0)
+            cpu = {"consumer": cpu_seconds(proc.pid) - cpu0[proc.pid],
+                   "pusher": sum(cpu_seconds(k) for k in kids),
+                   "nats-server": cpu_seconds(server.pid) - cpu0[server.pid]}
+            print(f"validated, written offline + state DB, acked: {n / acked_s:>10,.0f} events/s ({acked_s:.2f} s)")
+            print(f"end to end (also every batch pushed online): {n / e2e_s:>10,.0f} events/s ({e2e_s:.2f} s)")
+            print(f"ratio end-to-end / bare: {bare_s / e2e_s:.2f}  (acked / bare: {bare_s / acked_s:.2f})")
+            print(f"peak RSS: consumer {rss:.0f} MiB, online pusher {pusher_rss:.0f} MiB")
+            print("CPU seconds during the run: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu.items())
+                  + f"  -> consumer {cpu['consumer'] / n * 1e6:.0f} us/event, pusher {cpu['pusher'] / n * 1e6:.0f}"
+                  " us/event (pusher includes its start-up)")
+            print(f"machine load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
             import pyarrow.dataset as ds
 
             written = ds.dataset(state / "events", format="parquet", partitioning="hive").count_rows()

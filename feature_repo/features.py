@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Final
 
@@ -69,7 +69,7 @@ OPEN_STATUSES: Final = frozenset({TaskStatus.OPEN, TaskStatus.IN_PROGRESS})
 
 @dataclass(frozen=True, slots=True)
 class TaskRecord:
-    """Latest known state of one task (last writer by ``updated_at`` wins)."""
+    """Latest known state of one task (see :func:`apply_task_event` for who wins)."""
 
     task_id: str
     category: TaskCategory
@@ -80,6 +80,8 @@ class TaskRecord:
     completed_at: datetime | None = None
     title: str | None = None
     due_at: datetime | None = None
+    synced_at: datetime | None = None
+    """Time of the latest ``task_synced`` applied (title, priority and due date come from it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,38 +115,49 @@ def utc_day(ts: datetime) -> date:
 
 
 def apply_task_event(current: TaskRecord | None, ev: TaskSynced | TaskCompleted) -> TaskRecord | None:
-    """The task's state after ``ev``; None when ``ev`` is older than what we have (stale, ignored)."""
-    if current is not None and ev.occurred_at < current.updated_at:
-        if isinstance(ev, TaskCompleted) and current.completed_at is None:
-            return replace(current, completed_at=ev.occurred_at)
-        return None
-    first_seen = current.first_seen_at if current else ev.occurred_at
-    if isinstance(ev, TaskCompleted):
-        return TaskRecord(
-            task_id=ev.task_id,
-            category=ev.category,
-            status=TaskStatus.DONE,
-            priority=current.priority if current else TaskPriority.MEDIUM,
-            first_seen_at=first_seen,
-            updated_at=ev.occurred_at,
-            completed_at=ev.occurred_at,
-            title=current.title if current else None,
-            due_at=current.due_at if current else None,
+    """The task's state after ``ev``, or None when ``ev`` changes nothing.
+
+    Order-independent, so a consumer seeing events out of order ends where the time-ordered batch replay ends:
+    status, category and completion follow the latest event of either type (``completed_at`` is that event's
+    time when it says done); title, priority and due date follow the latest ``task_synced``; ``first_seen_at``
+    is the earliest event.
+    """
+    at = ev.occurred_at
+    first_seen = min(current.first_seen_at, at) if current else at
+    completed_at: datetime | None
+    if current is None or at >= current.updated_at:
+        status = TaskStatus.DONE if isinstance(ev, TaskCompleted) else ev.status
+        category, updated_at = ev.category, at
+        completed_at = at if status is TaskStatus.DONE else None
+    else:
+        status, category, updated_at = current.status, current.category, current.updated_at
+        completed_at = current.completed_at
+    synced_at: datetime | None
+    due_at: datetime | None
+    if isinstance(ev, TaskSynced) and (current is None or current.synced_at is None or at >= current.synced_at):
+        priority, title, due_at, synced_at = (
+            ev.priority,
+            ev.title[:MAX_TITLE_CHARS] if ev.title else None,
+            ev.due_at,
+            at,
         )
-    completed_at = None
-    if ev.status is TaskStatus.DONE:
-        completed_at = (current.completed_at if current else None) or ev.occurred_at
-    return TaskRecord(
+    elif current is not None:
+        priority, title, due_at, synced_at = current.priority, current.title, current.due_at, current.synced_at
+    else:
+        priority, title, due_at, synced_at = TaskPriority.MEDIUM, None, None, None
+    new = TaskRecord(
         task_id=ev.task_id,
-        category=ev.category,
-        status=ev.status,
-        priority=ev.priority,
+        category=category,
+        status=status,
+        priority=priority,
         first_seen_at=first_seen,
-        updated_at=ev.occurred_at,
+        updated_at=updated_at,
         completed_at=completed_at,
-        title=ev.title[:MAX_TITLE_CHARS] if ev.title else None,
-        due_at=ev.due_at,
+        title=title,
+        due_at=due_at,
+        synced_at=synced_at,
     )
+    return None if new == current else new
 
 
 # --- feature functions ----------------------------------------------------------------------------------
@@ -197,9 +210,7 @@ def user_activity(
     }
 
 
-def tip_stats(
-    impressions: int, positives: int, category: TaskCategory | str | None
-) -> dict[str, float | int | str]:
+def tip_stats(impressions: int, positives: int, category: TaskCategory | str | None) -> dict[str, float | int | str]:
     """The ``tip_stats`` feature values of one tip from its all-time counts."""
     return {
         "tip_impressions": impressions,
@@ -228,9 +239,7 @@ def category_completions(tasks: Iterable[TaskRecord], as_of: datetime) -> Counte
 def task_views(tasks: Iterable[TaskRecord], as_of: datetime) -> dict[str, str]:
     """The ``user_tasks`` values: open and recently completed tasks, newest first, bounded."""
     known = [t for t in tasks if t.updated_at <= as_of]
-    open_tasks = sorted(
-        (t for t in known if t.status in OPEN_STATUSES), key=lambda t: t.updated_at, reverse=True
-    )
+    open_tasks = sorted((t for t in known if t.status in OPEN_STATUSES), key=lambda t: t.updated_at, reverse=True)
     done = sorted(
         (t for t in known if t.status is TaskStatus.DONE and t.completed_at is not None),
         key=lambda t: t.completed_at or as_of,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from contracts.runtime import apply_offline_switches
 from streams.consumer import Consumer
 from streams.metrics import IngestMetrics
-from streams.online import OnlinePusher
+from streams.pusher import OnlinePusher
 from streams.settings import ConsumerSettings
 from streams.writer import BatchWriter
 
@@ -35,17 +35,13 @@ async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMe
     metrics = metrics or IngestMetrics()
     pusher = None
     if settings.online_push:
-        store = await asyncio.to_thread(open_feature_store, settings)
-        pusher = OnlinePusher(
-            settings.state.state_db, store, synchronous=settings.sqlite_synchronous, observe=metrics.observe_push
-        )
+        pusher = OnlinePusher(settings.state_dir, synchronous=settings.sqlite_synchronous)
+        pusher.start()
     writer = BatchWriter(settings, on_commit=pusher.notify if pusher else None)
     if settings.metrics_port is not None:
         metrics.serve(settings.metrics_port, settings.metrics_host)
-    if pusher is not None:
-        pusher.start()
     try:
-        await Consumer(settings, writer, metrics).run(stop)
+        await Consumer(settings, writer, metrics, pusher.counters if pusher else None).run(stop)
     finally:
         if pusher is not None:
             await asyncio.to_thread(pusher.stop)

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import ssl
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import nats
@@ -35,6 +36,8 @@ from streams.deadletter import deadletter_headers
 from streams.errors import ConnectError, WriteError
 from streams.event_log import LoggedEvent
 from streams.metrics import IngestMetrics
+from streams.puller import BatchPuller
+from streams.pusher import PushCounters
 from streams.settings import ConsumerSettings
 from streams.topology import ensure_streams
 from streams.writer import BatchWriter
@@ -85,11 +88,41 @@ async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> 
         raise ConnectError(f"cannot connect to NATS at {settings.nats_url}: {e}") from e
 
 
+def stream_sequence(msg: Msg) -> int:
+    """The message's stream sequence from its ack subject, without building the full metadata object.
+
+    ``$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ts>.<pending>`` (9 tokens) or the
+    domain form ``$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>.<stream seq>...`` (12+ tokens).
+    """
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[5])
+    if len(tokens) >= 12:
+        return int(tokens[7])
+    return int(msg.metadata.sequence.stream)
+
+
+@dataclass
+class Prepared:
+    """A fetched batch split into valid events and messages that broke the contract."""
+
+    valid: list[tuple[Msg, LoggedEvent]] = field(default_factory=list)
+    invalid: list[tuple[Msg, list[FieldError]]] = field(default_factory=list)
+
+
 class Consumer:
     """Both stream consumers in one process, sharing one writer."""
 
-    def __init__(self, settings: ConsumerSettings, writer: BatchWriter, metrics: IngestMetrics | None = None) -> None:
+    def __init__(
+        self,
+        settings: ConsumerSettings,
+        writer: BatchWriter,
+        metrics: IngestMetrics | None = None,
+        push_counters: PushCounters | None = None,
+    ) -> None:
         self.settings = settings
+        self.push_counters = push_counters
+        self._pushed_seen = (0.0, 0, 0, 0)
         self.writer = writer
         self.metrics = metrics or IngestMetrics()
         self._write_lock = asyncio.Lock()
@@ -105,7 +138,8 @@ class Consumer:
             subs = {}
             for stream in CONSUMED:
                 await js.add_consumer(stream, consumer_config(self.settings, stream))
-                subs[stream] = await js.pull_subscribe_bind(durable_name(self.settings, stream), stream=stream)
+                subs[stream] = BatchPuller(nc, stream, durable_name(self.settings, stream), self.settings.batch_size)
+                await subs[stream].start()
             self.ready.set()
             loops = [
                 asyncio.create_task(self._loop(js, stream, sub, stop), name=f"consume-{stream}")
@@ -115,39 +149,52 @@ class Consumer:
             await asyncio.gather(*loops)
             lag.cancel()
             for sub in subs.values():
-                await sub.unsubscribe()
+                await sub.stop()
             await nc.flush(timeout=5)  # the last acks reach the server before we go
         finally:
             if not nc.is_closed:
                 await nc.close()
 
-    async def _loop(
-        self, js: JetStreamContext, stream: str, sub: JetStreamContext.PullSubscription, stop: asyncio.Event
-    ) -> None:
+    async def _loop(self, js: JetStreamContext, stream: str, sub: BatchPuller, stop: asyncio.Event) -> None:
+        """Fetch and parse batch N+1 while batch N is being written (its acks still wait for its write)."""
+        inflight: asyncio.Task[None] | None = None
         while not stop.is_set():
             try:
-                msgs = await sub.fetch(batch=self.settings.batch_size, timeout=self.settings.fetch_timeout_seconds)
-            except (nats.errors.TimeoutError, TimeoutError):
-                continue  # idle
+                msgs = await sub.fetch(self.settings.fetch_timeout_seconds)
             except Exception as e:  # reconnecting, server restarting: wait and fetch again
                 log.warning("fetch on %s failed (%s); retrying", stream, type(e).__name__)
                 await asyncio.sleep(0.5)
                 continue
-            await self.handle(js, stream, msgs)
+            if not msgs:
+                continue
+            batch = self.prepare(stream, msgs)
+            if inflight is not None:
+                await inflight
+            inflight = asyncio.create_task(self.settle(js, stream, batch))
+        if inflight is not None:
+            await inflight
 
-    async def handle(self, js: JetStreamContext, stream: str, msgs: Sequence[Msg]) -> None:
-        """Validate, write and settle (ack / nak / dead-letter + term) one fetched batch."""
-        m = self.metrics
-        m.received.labels(stream).inc(len(msgs))
-        valid: list[tuple[Msg, LoggedEvent]] = []
-        invalid: list[tuple[Msg, list[FieldError]]] = []
+    def prepare(self, stream: str, msgs: Sequence[Msg]) -> Prepared:
+        """Validate every message of a fetched batch."""
+        self.metrics.received.labels(stream).inc(len(msgs))
+        prepared = Prepared()
         for msg in msgs:
             try:
                 event = parse_event(msg.data)
             except EventValidationError as e:
-                invalid.append((msg, e.errors))
+                prepared.invalid.append((msg, e.errors))
             else:
-                valid.append((msg, LoggedEvent(event, msg.subject, msg.metadata.sequence.stream, msg.data)))
+                prepared.valid.append((msg, LoggedEvent(event, msg.subject, stream_sequence(msg), msg.data)))
+        return prepared
+
+    async def handle(self, js: JetStreamContext, stream: str, msgs: Sequence[Msg]) -> None:
+        """Validate, write and settle one fetched batch."""
+        await self.settle(js, stream, self.prepare(stream, msgs))
+
+    async def settle(self, js: JetStreamContext, stream: str, batch: Prepared) -> None:
+        """Write the valid events, then ack them; nak or dead-letter the invalid ones."""
+        m = self.metrics
+        valid = batch.valid
         if valid:
             try:
                 async with self._write_lock:
@@ -163,7 +210,7 @@ class Consumer:
                 for msg, _ in valid:
                     await msg.ack()
                 m.acked.labels(stream).inc(len(valid))
-        for msg, errors in invalid:
+        for msg, errors in batch.invalid:
             await self._reject(js, stream, msg, errors, "validation")
 
     async def _reject(self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str) -> None:
@@ -208,8 +255,18 @@ class Consumer:
             reason,
         )
 
+    def _collect_push_counters(self) -> None:
+        c = self.push_counters
+        if c is None:
+            return
+        now = (float(c.seconds.value), int(c.rows.value), int(c.batches.value), int(c.failures.value))
+        seen = self._pushed_seen
+        self.metrics.observe_push(now[0] - seen[0], now[1] - seen[1], now[2] - seen[2], now[3] - seen[3])
+        self._pushed_seen = now
+
     async def _poll_lag(self, js: JetStreamContext, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._collect_push_counters()
             for stream in CONSUMED:
                 try:
                     info = await js.consumer_info(stream, durable_name(self.settings, stream))

@@ -23,6 +23,8 @@ ORIGINAL_STREAM_HEADER: Final = "Tipsml-Original-Stream"
 ORIGINAL_SEQ_HEADER: Final = "Tipsml-Original-Sequence"
 ORIGINAL_MSG_ID_HEADER: Final = "Tipsml-Original-Msg-Id"
 MAX_HEADER_CHARS: Final = 2000
+MAX_ERRORS: Final = 20
+MAX_FIELD_CHARS: Final = 200
 
 
 def _one_line(text: str) -> str:
@@ -49,7 +51,12 @@ def deadletter_headers(
             MSG_ID_HEADER: f"dl:{stream}:{stream_seq}",
             REASON_HEADER: reason,
             ERROR_HEADER: _one_line(describe(errors)),
-            ERRORS_JSON_HEADER: _one_line(json.dumps([{"field": e.field, "reason": e.reason} for e in errors])),
+            ERRORS_JSON_HEADER: json.dumps(
+                [
+                    {"field": e.field[:MAX_FIELD_CHARS], "reason": e.reason[:MAX_FIELD_CHARS]}
+                    for e in errors[:MAX_ERRORS]
+                ]
+            ),
             DELIVERIES_HEADER: str(delivered),
             ORIGINAL_SUBJECT_HEADER: subject,
             ORIGINAL_STREAM_HEADER: stream,

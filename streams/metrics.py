@@ -30,9 +30,8 @@ class IngestMetrics:
             buckets=_BUCKETS,
             registry=r,
         )
-        self.push_seconds = Histogram(
-            "tipsml_ingest_online_push_seconds", "One coalesced online push.", buckets=_BUCKETS, registry=r
-        )
+        self.push_seconds_total = Counter("tipsml_ingest_online_push_seconds", "Time spent pushing online.", registry=r)
+        self.push_failures = Counter("tipsml_ingest_online_push_failures", "Failed online push rounds.", registry=r)
         self.pushed_rows = Counter("tipsml_ingest_online_rows", "Feature rows pushed online.", registry=r)
         self.pushed_batches = Counter("tipsml_ingest_online_batches", "Batches whose features were pushed.", registry=r)
         self.lag = Gauge(
@@ -42,11 +41,12 @@ class IngestMetrics:
             registry=r,
         )
 
-    def observe_push(self, seconds: float, rows: int, batches: int) -> None:
-        """Record one online push (called from the pusher thread)."""
-        self.push_seconds.observe(seconds)
+    def observe_push(self, seconds: float, rows: int, batches: int, failures: int) -> None:
+        """Add what the pusher process did since the last call."""
+        self.push_seconds_total.inc(seconds)
         self.pushed_rows.inc(rows)
         self.pushed_batches.inc(batches)
+        self.push_failures.inc(failures)
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
         """Expose ``/metrics`` over HTTP."""

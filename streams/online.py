@@ -1,9 +1,6 @@
 """Fresh feature values for the keys batches touched, computed from the consumers' state and pushed online.
 
-:class:`OnlinePusher` runs beside the consumers in its own thread: it takes every committed batch not yet
-pushed, unions their keys (a user touched by ten batches is pushed once), computes the values, pushes them
-with Feast and marks the batches pushed. It is off the ack path, so the online store's write speed bounds
-how fresh values are under load, not how fast events are acknowledged.
+:class:`streams.pusher.OnlinePusher` calls these off the ack path, for the union of keys of many batches.
 
 Values come from :mod:`feature_repo.features` (the functions the training pipeline uses too), so the online
 store and the training tables agree. ``as_of`` is the batch's event time (its latest ``occurred_at``, never
@@ -12,12 +9,7 @@ later than now): live traffic gets "now", a replay of old events gets the time o
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -34,8 +26,6 @@ from streams.state_store import Affected, StateStore
 
 if TYPE_CHECKING:
     from feast import FeatureStore
-
-log = logging.getLogger(__name__)
 
 PUSH_SOURCES = {
     "user_activity": "user_activity_push",
@@ -106,79 +96,3 @@ def push_frames(store: FeatureStore, frames: dict[str, pd.DataFrame]) -> int:
         store.push(PUSH_SOURCES[view], df, to=PushMode.ONLINE)
         n += len(df)
     return n
-
-
-class OnlinePusher:
-    """Background thread that pushes the feature values of committed batches, coalesced, to the online store."""
-
-    def __init__(
-        self,
-        state_db: Path,
-        store: FeatureStore,
-        *,
-        synchronous: str = "FULL",
-        observe: Callable[[float, int, int], None] | None = None,
-        max_batches_per_push: int = 200,
-    ) -> None:
-        self._state_db = state_db
-        self._synchronous = synchronous
-        self.store = store
-        self._observe = observe
-        self._max = max_batches_per_push
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="online-pusher", daemon=True)
-        self.failures = 0
-
-    def start(self) -> None:
-        """Start the thread (it first pushes whatever a previous run left unpushed)."""
-        self._thread.start()
-
-    def notify(self) -> None:
-        """A batch was committed: push soon."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 60.0) -> None:
-        """Push what is committed, then stop."""
-        self._stopping.set()
-        self._wake.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        state = StateStore(self._state_db, synchronous=self._synchronous)
-        try:
-            while True:
-                self._wake.wait(0.5)
-                self._wake.clear()
-                while self.push_pending(state):
-                    pass
-                if self._stopping.is_set():
-                    return
-        finally:
-            state.close()
-
-    def push_pending(self, state: StateStore) -> bool:
-        """Push one coalesced round; True when there may be more to push."""
-        pending = state.unpushed(self._max)
-        if not pending:
-            return False
-        merged = Affected()
-        for _, affected, _ in pending:
-            merged.users |= affected.users
-            merged.task_users |= affected.task_users
-            merged.tips |= affected.tips
-            merged.user_categories |= affected.user_categories
-        as_of = batch_as_of(max(a for _, _, a in pending))
-        started = time.perf_counter()
-        try:
-            rows = push_frames(self.store, feature_frames(state, merged, as_of))
-        except Exception:
-            self.failures += 1
-            log.exception("online push of %d batches failed; retrying", len(pending))
-            time.sleep(min(5.0, 0.1 * 2**self.failures))
-            return not self._stopping.is_set()
-        self.failures = 0
-        state.mark_pushed([b for b, _, _ in pending])
-        if self._observe is not None:
-            self._observe(time.perf_counter() - started, rows, len(pending))
-        return len(pending) == self._max

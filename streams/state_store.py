@@ -34,7 +34,7 @@ CREATE INDEX IF NOT EXISTS batches_unpushed ON batches (pushed) WHERE pushed = 0
 CREATE TABLE IF NOT EXISTS tasks (
     user_id TEXT NOT NULL, task_id TEXT NOT NULL, category TEXT NOT NULL, status TEXT NOT NULL,
     priority TEXT NOT NULL, first_seen_at REAL NOT NULL, updated_at REAL NOT NULL, completed_at REAL,
-    title TEXT, due_at REAL,
+    title TEXT, due_at REAL, synced_at REAL,
     PRIMARY KEY (user_id, task_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS open_counts (
@@ -181,7 +181,7 @@ class StateStore:
                 current[key] = changed[key] = new
         conn.executemany(
             "INSERT OR REPLACE INTO tasks (user_id, task_id, category, status, priority, first_seen_at,"
-            " updated_at, completed_at, title, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated_at, completed_at, title, due_at, synced_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     u,
@@ -194,6 +194,7 @@ class StateStore:
                     _ts(r.completed_at),
                     r.title,
                     _ts(r.due_at),
+                    _ts(r.synced_at),
                 )
                 for (u, _), r in changed.items()
             ],
@@ -207,7 +208,7 @@ class StateStore:
             marks = ",".join("?" * len(chunk))
             for r in conn.execute(
                 "SELECT user_id, task_id, category, status, priority, first_seen_at, updated_at,"
-                f" completed_at, title, due_at FROM tasks WHERE user_id IN ({marks})",
+                f" completed_at, title, due_at, synced_at FROM tasks WHERE user_id IN ({marks})",
                 chunk,
             ):
                 first, updated = _dt(r[5]), _dt(r[6])
@@ -223,6 +224,7 @@ class StateStore:
                         completed_at=_dt(r[7]),
                         title=r[8],
                         due_at=_dt(r[9]),
+                        synced_at=_dt(r[10]),
                     )
                 )
         return out

@@ -95,6 +95,7 @@ async def test_task_synced_write_path_keeps_latest_state_and_pushes_user_tasks(
     )
     await publish(jetstream, payload("task_synced", 8, user_id="alice", status="done"))
     await r.wait_for(lambda: r.count("acked") == 4)
+    await r.wait_for(lambda: rows(r, "SELECT COUNT(*) FROM batches WHERE pushed = 0") == [(0,)])
     assert sorted(rows(r, "SELECT task_id, status, priority FROM tasks WHERE user_id = 'alice'")) == [
         ("t-7", "in_progress", "high"),
         ("t-8", "done", "medium"),

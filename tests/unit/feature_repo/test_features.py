@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import json
 from datetime import UTC, date, datetime, timedelta
 
@@ -77,7 +78,29 @@ def test_task_events_last_writer_wins_and_completion_sticks() -> None:
     t2 = apply_task_event(t1, done)
     assert t2 is not None and t2.status is TaskStatus.DONE and t2.completed_at == done.occurred_at
     assert t2.first_seen_at == t1.first_seen_at
-    assert apply_task_event(t2, synced("t", NOW - timedelta(hours=2))) is None
+    t3 = apply_task_event(t2, synced("t", NOW - timedelta(hours=2)))  # older than the completion
+    assert t3 is not None and t3.status is TaskStatus.DONE and t3.synced_at == NOW - timedelta(hours=2)
+    assert apply_task_event(t3, synced("t", NOW - timedelta(hours=2))) is None  # nothing new
+
+
+def test_task_state_does_not_depend_on_arrival_order() -> None:
+    events: list[TaskSynced | TaskCompleted] = [
+        synced("t", NOW - timedelta(hours=5)),
+        TaskCompleted(
+            event_id="c", occurred_at=NOW - timedelta(hours=4), user_id="u1", task_id="t", category=TaskCategory.WORK
+        ),
+        synced("t", NOW - timedelta(hours=3), status=TaskStatus.OPEN, due=NOW),
+        synced("t", NOW - timedelta(hours=1), status=TaskStatus.DONE),
+    ]
+    results = set()
+    for order in itertools.permutations(events):
+        state = None
+        for ev in order:
+            state = apply_task_event(state, ev) or state
+        results.add(state)
+    [final] = results
+    assert final is not None and final.status is TaskStatus.DONE and final.completed_at == NOW - timedelta(hours=1)
+    assert final.first_seen_at == NOW - timedelta(hours=5)
 
 
 def test_user_activity_windows() -> None:
@@ -196,11 +219,7 @@ def test_scoring_inputs_prefers_profile_and_fills_defaults() -> None:
     x = scoring_inputs(row)
     assert list(x) == list(MODEL_FEATURES)
     assert x["completion_rate"] == 0.9 and x["like_rate"] == 0.4 and x["hour_preferred"] == 7.0
-    assert (
-        abs(x["affinity_lift"] - 0.1) < 1e-12
-        and x["notifications_on"] == 1.0
-        and x["tip_impressions_log"] == 0.0
-    )
+    assert abs(x["affinity_lift"] - 0.1) < 1e-12 and x["notifications_on"] == 1.0 and x["tip_impressions_log"] == 0.0
     batch = scoring_inputs_batch({k: [v, None] for k, v in row.items()})
     assert batch["completion_rate"] == [0.9, 0.5]
 
