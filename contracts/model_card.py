@@ -86,6 +86,8 @@ class ModelCard(BaseModel):
     inputs: CardInputs
     offline_metrics: dict[str, dict[str, float]]
     """Per scorer (challenger, popularity, logistic_regression, champion): auc, log_loss, ece, ndcg_at_5."""
+    comparisons: dict[str, Any] = Field(default_factory=dict)
+    """Challenger minus each baseline (AUC, NDCG@5) with a 95 % group-bootstrap interval."""
     oracle: dict[str, Any]
     fairness: dict[str, Any]
     data_window: DataWindow
@@ -132,6 +134,11 @@ def render_markdown(card: ModelCard) -> str:
     for name, m in card.offline_metrics.items():
         cells = " | ".join(_fmt(m.get(k, float("nan"))) for k in ("auc", "log_loss", "ece", "ndcg_at_5"))
         lines.append(f"| {name} | {cells} | {int(m.get('n', 0))} |")
+    for name, c in card.comparisons.items():
+        cells = "; ".join(
+            f"{m} {_fmt(v['delta'])} [{_fmt(v['ci95_low'])}, {_fmt(v['ci95_high'])}]" for m, v in c.items()
+        )
+        lines.append(f"- challenger minus {name}: {cells}")
     lines += ["", "## Oracle", ""]
     if card.oracle.get("available"):
         lines.append(f"Gap to the simulator's oracle: `{json.dumps(card.oracle.get('gap'), sort_keys=True)}`")

@@ -97,10 +97,12 @@ class LocalRun:
 
 @contextlib.contextmanager
 def _quiet_image_warning() -> Iterator[None]:
-    # The subprocess runner warns when an image name lacks "python"; running in this environment
-    # instead of the project image is exactly what a local run means.
+    # The subprocess runner warns when an image name lacks "python", and that display names and caching
+    # options do nothing locally: running in this environment instead of the project image, with the
+    # cluster-only settings unused, is exactly what a local run means.
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You may be attemping to run a task", category=RuntimeWarning)
+        warnings.filterwarnings("ignore", message=".*have no effect in the current local runner", category=UserWarning)
         yield
 
 

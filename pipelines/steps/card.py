@@ -59,6 +59,7 @@ def build_card(
         intended_use=INTENDED_USE,
         inputs=card_inputs(features),
         offline_metrics=report["models"],
+        comparisons=report.get("versus", {}),
         oracle=report["oracle"],
         fairness=report["fairness"],
         data_window=window,

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.steps.fairness import FairnessThresholds, slice_report
-from pipelines.steps.metrics import score_all
+from pipelines.steps.metrics import paired_delta, score_all
 from pipelines.steps.train import LABEL, feature_matrix, popularity_scores, train_logistic
 
 
@@ -46,10 +46,12 @@ def evaluate(
     probs = predict(booster, test)
     report: dict[str, Any] = {"n_train": len(train), "n_test": len(test), "ndcg_group": group, "models": {}}
     report["models"]["challenger"] = score_all(req, y, probs).as_dict()
-    report["models"]["popularity"] = score_all(req, y, popularity_scores(train, test)).as_dict()
+    pop_probs = popularity_scores(train, test)
+    report["models"]["popularity"] = score_all(req, y, pop_probs).as_dict()
     logreg = train_logistic(train, features, seed)
     lr_probs = logreg.predict_proba(feature_matrix(test, features).to_numpy())[:, 1]
     report["models"]["logistic_regression"] = score_all(req, y, lr_probs).as_dict()
+    versus = {"popularity": pop_probs, "logistic_regression": lr_probs}
     report["champion_version"] = None
     if champion is not None:
         try:
@@ -59,6 +61,8 @@ def evaluate(
         else:
             report["champion_version"] = champion.version
             report["models"]["champion"] = score_all(req, y, champ_probs).as_dict()
+            versus["champion"] = champ_probs
+    report["versus"] = {name: paired_delta(req, y, probs, other, seed=seed) for name, other in versus.items()}
     report["oracle"] = oracle_comparison(test, probs, truth, group)
     report["fairness"] = slice_report(test, probs, thresholds)
     ch = report["models"]["challenger"]
