@@ -5,7 +5,14 @@ import math
 import numpy as np
 import pytest
 
-from pipelines.steps.metrics import auc, binary_log_loss, expected_calibration_error, ndcg_at_k, score_all
+from pipelines.steps.metrics import (
+    auc,
+    binary_log_loss,
+    expected_calibration_error,
+    ndcg_at_k,
+    paired_delta,
+    score_all,
+)
 
 
 def test_auc_is_nan_for_one_class_and_exact_otherwise() -> None:
@@ -38,3 +45,15 @@ def test_score_all_reports_every_metric() -> None:
     s = score_all(["a", "a", "b", "b"], [1, 0, 0, 1], [0.8, 0.3, 0.4, 0.6]).as_dict()
     assert set(s) == {"auc", "log_loss", "ece", "ndcg_at_5", "n"}
     assert s["auc"] == 1.0 and s["n"] == 4
+
+
+def test_paired_delta_separates_a_better_scorer_and_ties_with_itself() -> None:
+    rng = np.random.default_rng(3)
+    users = np.repeat(np.arange(400), 5)
+    y = rng.integers(0, 2, users.size)
+    good = y * 0.5 + rng.random(users.size) * 0.6
+    noise = rng.random(users.size)
+    better = paired_delta(users, y, good, noise, n_boot=100)
+    assert better["auc"]["ci95_low"] > 0 and better["ndcg_at_5"]["ci95_low"] > 0
+    same = paired_delta(users, y, good, good, n_boot=50)
+    assert same["auc"]["delta"] == 0.0 and same["ndcg_at_5"]["ci95_low"] == same["ndcg_at_5"]["ci95_high"] == 0.0
