@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -28,7 +31,14 @@ def build_app() -> FastAPI:
     settings = ScorerSettings()
     service = build_service(settings)
     service.probe()
-    app = FastAPI()
+
+    @asynccontextmanager
+    async def same_executor_as_kserve(_: FastAPI) -> AsyncIterator[None]:
+        pool = ThreadPoolExecutor(max_workers=settings.executor_threads)
+        asyncio.get_running_loop().set_default_executor(pool)
+        yield
+
+    app = FastAPI(lifespan=same_executor_as_kserve)
     install_error_handlers(app, HTTP_STATUS)
 
     @app.get("/v1/models/tip-scorer")

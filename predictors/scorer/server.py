@@ -7,6 +7,7 @@ Server choices (see bench/scorer_load.py for the figures behind them):
 * ``enable_latency_logging=False`` and KServe/uvicorn loggers at WARNING (``TIPSML_LOG_LEVEL``): at INFO
   KServe writes four lines per request (access, timing middleware, latency trace), its main cost.
 * one worker: the model and the category cache are per process; scale with replicas.
+* ``max_asyncio_workers=TIPSML_EXECUTOR_THREADS`` (2): the executor that runs feature reads and scoring.
 """
 
 from __future__ import annotations
@@ -54,9 +55,7 @@ def build_service(settings: ScorerSettings) -> ScoringService:
         version=settings.model_version,
         threads=settings.predict_threads,
     )
-    source = FeastFeatureSource(
-        open_feature_store(settings), MODEL_FEATURES, transform=settings.feature_transform
-    )
+    source = FeastFeatureSource(open_feature_store(settings), MODEL_FEATURES, transform=settings.feature_transform)
     return ScoringService(model, source, ScorerMetrics.bind(model.version, metrics_role(settings)))
 
 
@@ -77,6 +76,7 @@ def serve(settings: ScorerSettings) -> None:
     scorer = TipScorer(MODEL_NAME, settings, lambda: build_service(settings))
     scorer.load()
     server = kserve.ModelServer(
+        max_asyncio_workers=settings.executor_threads,
         http_port=settings.http_port,
         workers=1,
         enable_grpc=False,

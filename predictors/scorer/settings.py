@@ -61,6 +61,10 @@ class ScorerSettings(BaseSettings):
     predict_threads: Annotated[int, Field(ge=1, le=64)] = 1
     """LightGBM threads per predict: 20 rows are scored faster on one thread than with OpenMP start-up."""
 
+    executor_threads: Annotated[int, Field(ge=1, le=64)] = 2
+    """Threads that run feature reads and scoring off the event loop. The SQLite read and LightGBM hold the
+    GIL, so more threads than cores only add switching; raise it for a network store (Redis)."""
+
     feature_probe_interval_s: Annotated[float, Field(gt=0)] = 1.0
     """After a feature-store failure, readiness re-probes the store at most this often."""
 
