@@ -1,7 +1,8 @@
 """Read the offline event log into one time-ordered frame, with DuckDB.
 
-Accepted layouts: the ingestion log (Parquet files, partitioned by date, under a directory) or the
-simulator's ``events.jsonl`` (a file, or a directory holding one). Every event type shares one wide frame:
+Accepted layouts: the ingestion log (Parquet files partitioned by date under a directory, the envelope as
+columns and the original JSON in ``payload``, whose fields are extracted here) or the simulator's
+``events.jsonl`` (a file, or a directory holding one). Every event type shares one wide frame:
 the envelope plus each type's fields, NULL where a type lacks them. Duplicates of an ``event_id`` keep
 their first occurrence, as the consumers apply them once.
 """
@@ -57,14 +58,20 @@ def _source_sql(path: Path) -> tuple[str, set[str]]:
     raise NoDataError(f"no event log at {path} (expected Parquet files or events.jsonl)")
 
 
+def _column(name: str, sql_type: str, have: set[str]) -> str:
+    if name in have:
+        return f"CAST({name} AS {sql_type})"
+    if "payload" in have:
+        return f"CAST(json_extract_string(payload, '$.{name}') AS {sql_type})"
+    return f"CAST(NULL AS {sql_type})"
+
+
 def load_events(path: str | Path, types: tuple[str, ...] | None = None) -> pd.DataFrame:
     """Every event (or those of ``types``) ordered by time, one column per field in :data:`COLUMNS`."""
     import duckdb
 
     source, have = _source_sql(Path(path))
-    select = ", ".join(
-        (f"CAST({k} AS {v}) AS {k}" if k in have else f"CAST(NULL AS {v}) AS {k}") for k, v in COLUMNS.items()
-    )
+    select = ", ".join(f"{_column(k, v, have)} AS {k}" for k, v in COLUMNS.items())
     where = ""
     if types:
         where = "WHERE type IN (" + ", ".join(f"'{t}'" for t in types) + ")"
