@@ -54,13 +54,17 @@ def durable_name(settings: ConsumerSettings, stream: str) -> str:
 
 
 def consumer_config(settings: ConsumerSettings, stream: str) -> ConsumerConfig:
-    """Explicit ack, bounded deliveries, backoff on ack timeouts."""
+    """Explicit ack, backoff on ack timeouts; the delivery limit is ours (see below)."""
     return ConsumerConfig(
         durable_name=durable_name(settings, stream),
         ack_policy=AckPolicy.EXPLICIT,
         deliver_policy=DeliverPolicy.ALL,
         ack_wait=settings.ack_wait_seconds,
-        max_deliver=settings.max_deliver,
+        # The server never gives up on a message (-1): a delivery that no process handled (one sitting in the
+        # buffer of a consumer killed with -9) must not count towards the limit, or the message would be
+        # dropped without being written or dead-lettered. ``settings.max_deliver`` is enforced in
+        # ``_reject`` on deliveries this code actually saw.
+        max_deliver=-1,
         backoff=list(settings.backoff_seconds) or None,
         max_ack_pending=max(20_000, 4 * settings.batch_size),
         filter_subject=CONSUMED[stream],
