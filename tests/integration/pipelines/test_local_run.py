@@ -1,4 +1,5 @@
-"""The whole pipeline under kfp.local: each component a subprocess importing the project, like the image."""
+"""The whole pipeline through ``tipsml train``: kfp.local runs each component as a subprocess importing the
+project, as the project image would; the CLI shows progress, the metrics table and the rollout manifest."""
 
 from __future__ import annotations
 
@@ -7,42 +8,45 @@ from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from contracts.crds import ModelRolloutSpec
-from pipelines.local import TASKS, run_local
-from pipelines.settings import PipelineSettings
+from contracts.local_state import LocalState
+from tipsml.cli import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
-def test_local_run_registers_a_challenger_and_writes_its_rollout(sim_run: Any, tmp_path: Path) -> None:
+def test_tipsml_train_registers_a_challenger_and_writes_its_rollout(
+    sim_run: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mlflow
 
-    settings = PipelineSettings(
-        state_dir=tmp_path / "state",
-        event_log=str(sim_run.events),
-        truth_path=str(sim_run.truth),
-        num_boost_round=50,
-        max_slice_auc_gap=1.0,
-        min_slice_auc=0.0,
-        min_slice_size=1,
-    )
-    seen: list[tuple[str, str]] = []
-    run = run_local(settings, tmp_path / "runs", lambda task, status: seen.append((task, status)))
+    # Test data is small: fairness thresholds off here (tests/unit/pipelines/test_fairness.py covers them).
+    for key, value in {
+        "MAX_SLICE_AUC_GAP": "1",
+        "MIN_SLICE_AUC": "0",
+        "MIN_SLICE_SIZE": "1",
+        "NUM_BOOST_ROUND": "50",
+    }.items():
+        monkeypatch.setenv(f"TIPSML_{key}", value)
+    state = LocalState(tmp_path / "state")
+    args = ["train", "--event-log", str(sim_run.events), "--truth", str(sim_run.truth), "--state-dir", str(state.root)]
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
 
-    assert [t for t, s in seen if s == "SUCCESS"] == list(TASKS)
-    report = run.report()
-    assert report["oracle"]["available"]
-    assert set(report["models"]) == {"challenger", "popularity", "logistic_regression"}
-    registered = run.registered()
-    assert registered["version"] == "1" and registered["proposed"] is True
-    manifest_path = run.rollout_manifest()
-    assert manifest_path is not None
-    manifest = yaml.safe_load(manifest_path.read_text())
+    for step in ("batch features", "training set", "train LightGBM", "evaluate", "register in MLflow", "ModelRollout"):
+        assert f"✓ {step}" in result.output
+    for scorer in ("challenger", "logistic_regression", "popularity", "oracle"):
+        assert scorer in result.output
+    assert "registered tip-scorer version 1; proposed: True" in result.output
+
+    manifest = yaml.safe_load((state.root / "rollouts" / "tip-scorer-v1.yaml").read_text())
     assert manifest["kind"] == "ModelRollout" and manifest["metadata"]["name"] == "tip-scorer-v1"
     assert ModelRolloutSpec.model_validate(manifest["spec"]).candidate.version == "1"
 
-    client = mlflow.MlflowClient(tracking_uri=settings.effective_mlflow_uri, registry_uri=settings.effective_mlflow_uri)
+    uri = LocalState(state.root.resolve()).mlflow_uri
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
     version = client.get_model_version_by_alias("tip-scorer", "challenger")
     assert str(version.version) == "1" and version.tags["gate"] == "proposed"
-    assert (settings.state.feast_dir / "online.db").exists()
+    assert (state.feast_dir / "online.db").exists()
