@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 import pandas as pd
 
-from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
-from contracts.events import AppOpened, TaskCompleted, TaskSynced
+from contracts.enums import Reaction, TaskCategory, TaskPriority, TaskStatus
+from contracts.events import SCHEMA_VERSION, AppOpened, TaskCompleted, TaskSynced
 from feature_repo.features import (
     OpenCount,
     ShownTip,
@@ -112,6 +112,13 @@ class _Replay:
         }
 
 
+class _Opened(NamedTuple):
+    """The two fields :func:`feature_repo.features.local_hour` reads, without building a whole event."""
+
+    occurred_at: datetime
+    tz_offset_minutes: int
+
+
 def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
     """Build the contract object without re-validating: the log only holds events that passed validation."""
     if r.type == "task_completed":
@@ -122,6 +129,7 @@ def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
             task_id=r.task_id,
             category=TaskCategory(r.category),
             on_time=None if pd.isna(r.on_time) else bool(r.on_time),
+            schema_version=SCHEMA_VERSION,
         )
     return TaskSynced.model_construct(
         event_id=r.event_id,
@@ -133,6 +141,8 @@ def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
         category=TaskCategory(r.category),
         title=None,
         due_at=None if pd.isna(r.due_at) else r.due_at.to_pydatetime(),
+        estimated_minutes=None,
+        schema_version=SCHEMA_VERSION,
     )
 
 
@@ -156,13 +166,7 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
             if new is not None:
                 u.tasks[r.task_id] = new
         elif kind == "app_opened":
-            ev = AppOpened.model_construct(
-                event_id=r.event_id,
-                occurred_at=at,
-                user_id=r.user_id,
-                platform=Platform(r.platform),
-                tz_offset_minutes=int(r.tz_offset_minutes or 0),
-            )
+            ev = cast(AppOpened, _Opened(at, int(r.tz_offset_minutes or 0)))
             u.opens[(utc_day(at), local_hour(ev))] += 1
             u.platform, u.tz_offset = r.platform, int(r.tz_offset_minutes or 0)
         elif kind == "tip_shown":
