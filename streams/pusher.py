@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import signal
 import time
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.25
 MAX_BATCHES_PER_ROUND = 500
+MIN_ROUND_SECONDS = 0.1
+"""Under load, rounds start at most this often, so each coalesces several batches (a busy user is pushed once
+per round, not once per batch); an event arriving after a quiet spell is pushed at once."""
 
 
 @dataclass
@@ -43,7 +47,12 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
     from contracts.runtime import apply_offline_switches
 
     apply_offline_switches()
+    # Signals go to the whole process group (Ctrl-C, `tipsml down`): the parent coordinates the shutdown, the
+    # child finishes its round and leaves when told (or when the parent is gone).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s online-pusher: %(message)s")
+    logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh at INFO
     from feature_repo.config import apply_definitions, open_store
     from streams.state_store import StateStore
 
@@ -52,13 +61,17 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
     apply_definitions(store)
     state = StateStore(root / "state.db", synchronous=synchronous)
     failures = 0
+    last_round = 0.0
     try:
         while True:
             wake.wait(POLL_SECONDS)
             wake.clear()
             if os.getppid() != parent:
                 return
+            if not stopping.is_set():
+                time.sleep(max(0.0, MIN_ROUND_SECONDS - (time.monotonic() - last_round)))
             while True:
+                last_round = time.monotonic()
                 more, ok = push_round(state, store, counters)
                 failures = 0 if ok else failures + 1
                 if not ok:
