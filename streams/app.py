@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from contracts.runtime import apply_offline_switches
 from streams.consumer import Consumer
+from streams.errors import IngestError
 from streams.metrics import IngestMetrics
 from streams.pusher import OnlinePusher
 from streams.settings import ConsumerSettings
@@ -61,5 +62,11 @@ async def run_until_signalled(settings: ConsumerSettings) -> None:
 
 def main() -> None:
     """Process entry point (``python -m streams``): settings from ``TIPSML_*`` env only."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_until_signalled(ConsumerSettings()))
+    settings = ConsumerSettings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("feast").setLevel(logging.WARNING)
+    try:
+        asyncio.run(run_until_signalled(settings))
+    except IngestError as e:
+        logging.getLogger("streams").error("%s", e)
+        raise SystemExit(1) from e

@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event
@@ -53,6 +54,7 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s online-pusher: %(message)s")
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh at INFO
+    warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     from feature_repo.config import apply_definitions, open_store
     from streams.state_store import StateStore
 

@@ -42,6 +42,7 @@ class ConsumerSettings(BaseSettings):
     )
     metrics_port: int | None = Field(default=None, ge=0, le=65535, description="Prometheus /metrics port.")
     metrics_host: str = "127.0.0.1"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     lag_poll_seconds: float = Field(default=5.0, gt=0, description="How often consumer lag is read.")
 
     @model_validator(mode="after")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
+import os
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -15,27 +15,36 @@ def consume(
     state_dir: Annotated[Path | None, typer.Option(help="State root (else TIPSML_STATE_DIR).")] = None,
     batch_size: Annotated[int | None, typer.Option(min=1, help="Messages per fetch and write.")] = None,
     metrics_port: Annotated[int | None, typer.Option(help="Serve Prometheus /metrics on this port.")] = None,
-    online_push: Annotated[bool, typer.Option(help="Push fresh features to the online store.")] = True,
-    log_level: Annotated[str, typer.Option(help="Logging level.")] = "INFO",
+    online_push: Annotated[bool | None, typer.Option(help="Push fresh features to the online store.")] = None,
+    log_level: Annotated[str | None, typer.Option(help="Logging level (else TIPSML_LOG_LEVEL, INFO).")] = None,
 ) -> None:
     """Consume signals.> and feedback.>: validate, write, ack; dead-letter what stays invalid.
 
     Settings come from TIPSML_* environment variables (see streams/settings.py); options here override them.
     Stops gracefully on SIGTERM or Ctrl-C: the batch in hand is written and acked first.
+    This command becomes ``python -m streams`` (the process ``tipsml up`` runs), so both behave alike.
     """
-    from streams.app import run_until_signalled
-    from streams.errors import IngestError
+    from pydantic import ValidationError
+
     from streams.settings import ConsumerSettings
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    overrides: dict[str, Any] = {"online_push": online_push}
-    for key, value in (("nats_url", nats_url), ("state_dir", state_dir), ("batch_size", batch_size),
-                       ("metrics_port", metrics_port)):
+    env = dict(os.environ)
+    for key, value in (
+        ("NATS_URL", nats_url),
+        ("STATE_DIR", state_dir),
+        ("BATCH_SIZE", batch_size),
+        ("METRICS_PORT", metrics_port),
+        ("LOG_LEVEL", log_level),
+    ):
         if value is not None:
-            overrides[key] = value
-    settings = ConsumerSettings(**overrides)
+            env[f"TIPSML_{key}"] = str(value)
+    if online_push is not None:
+        env["TIPSML_ONLINE_PUSH"] = "true" if online_push else "false"
+    os.environ.update(env)
     try:
-        asyncio.run(run_until_signalled(settings))
-    except IngestError as e:
-        typer.echo(f"consume: {e}", err=True)
-        raise typer.Exit(1) from e
+        ConsumerSettings()  # fail here, with the field named, rather than in the consumer process
+    except ValidationError as e:
+        typer.echo(f"consume: invalid settings: {e}", err=True)
+        raise typer.Exit(2) from e
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, "-m", "streams"], env)
