@@ -19,6 +19,17 @@ from pathlib import Path
 from tipsml.errors import PortInUseError, ProcessStartError
 
 
+# Importing Feast points these at a temp dir it deletes at exit; a child that inherited them would
+# crash on its first metric once this (parent) process is gone.
+NOT_INHERITED = frozenset({"PROMETHEUS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR"})
+
+
+def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment minus what must not leak into a long-lived child, plus ``extra``."""
+    base = {k: v for k, v in os.environ.items() if k not in NOT_INHERITED}
+    return {**base, **(extra or {})}
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessRecord:
     """What ``up`` needs to remember about a process it started."""
@@ -102,7 +113,7 @@ def spawn(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **(env or {})},
+            env=child_env(env),
             start_new_session=True,
         )
     try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlparse
@@ -20,6 +21,7 @@ from tipsml.nats_server import nats_server_command
 from tipsml.processes import (
     ProcessRecord,
     ensure_port_free,
+    free_port,
     list_records,
     pid_alive,
     port_open,
@@ -30,6 +32,7 @@ from tipsml.processes import (
 from tipsml.settings import StackSettings
 
 NATS = "nats-server"
+CONSUMERS = "consumers"
 
 Step = Callable[[str], None]
 
@@ -94,6 +97,35 @@ def prepare_mlflow(settings: StackSettings) -> str:
     return uri
 
 
+def prepare_feast(settings: StackSettings) -> str:
+    """Apply the feature repo to the local store (what ``feast apply`` does); returns the registry path."""
+    from feature_repo.config import apply_definitions, open_store
+
+    store = open_store(settings.state_dir)
+    apply_definitions(store)
+    return str(settings.state.feast_dir)
+
+
+def start_consumers(settings: StackSettings, say: Step = _say) -> ProcessRecord | None:
+    """Start ``python -m streams`` (both consumers) unless a recorded one is alive."""
+    state = settings.state
+    existing = read_record(state.pids_dir, CONSUMERS)
+    if existing and pid_alive(existing.pid):
+        say(f"consumers already running (pid {existing.pid}, metrics :{existing.port})")
+        return existing
+    port = free_port(settings.host)
+    env = {
+        "TIPSML_NATS_URL": settings.effective_nats_url,
+        "TIPSML_STATE_DIR": str(state.root.resolve()),
+        "TIPSML_METRICS_PORT": str(port),
+        "TIPSML_METRICS_HOST": settings.host,
+    }
+    record = spawn(CONSUMERS, [sys.executable, "-m", "streams"], port, state.pids_dir,
+                   state.logs_dir / "consumers.log", env=env, ready_timeout=120.0)
+    say(f"consumers started (pid {record.pid}, metrics http://{settings.host}:{port}/metrics)")
+    return record
+
+
 def up(settings: StackSettings, say: Step = _say) -> None:
     """Bring the local stack up; safe to run again."""
     prepare_dirs(settings)
@@ -101,6 +133,9 @@ def up(settings: StackSettings, say: Step = _say) -> None:
     names = asyncio.run(_ensure_streams(settings.effective_nats_url))
     say(f"streams ready: {', '.join(names)}")
     say(f"mlflow ready: {prepare_mlflow(settings)}")
+    say(f"feast repo applied: {prepare_feast(settings)}")
+    if settings.start_consumers:
+        start_consumers(settings, say)
 
 
 def down(settings: StackSettings, say: Step = _say) -> int:
