@@ -87,7 +87,14 @@ def train(
         except PipelineError as e:
             console.print(f"[red]training failed:[/red] {e}")
             raise typer.Exit(1) from e
-    console.print(_report_table(run.report()))
+    report = run.report()
+    console.print(_report_table(report))
+    console.print(
+        f"NDCG@5 ranks within each {report.get('ndcg_group', 'request_id')}; challenger minus baseline, 95 % CI:"
+    )
+    for name, c in report.get("versus", {}).items():
+        cells = "; ".join(f"{m} {v['delta']:+.4f} [{v['ci95_low']:+.4f}, {v['ci95_high']:+.4f}]" for m, v in c.items())
+        console.print(f"  vs {name}: {cells}")
     reg = run.registered()
     console.print(
         f"registered tip-scorer version [bold]{reg.get('version')}[/bold]; "
