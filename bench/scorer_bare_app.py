@@ -25,7 +25,7 @@ def build_app() -> FastAPI:
     from predictors.common.http_errors import install_error_handlers
     from predictors.scorer.errors import HTTP_STATUS
     from predictors.scorer.requests import parse_v1
-    from predictors.scorer.server import build_service
+    from predictors.scorer.server import build_service, freeze_startup_heap
     from predictors.scorer.settings import ScorerSettings
 
     settings = ScorerSettings()
@@ -40,6 +40,7 @@ def build_app() -> FastAPI:
 
     app = FastAPI(lifespan=same_executor_as_kserve)
     install_error_handlers(app, HTTP_STATUS)
+    freeze_startup_heap()  # as the KServe server does, so the comparison is about KServe alone
 
     @app.get("/v1/models/tip-scorer")
     async def ready() -> dict[str, Any]:

@@ -28,7 +28,8 @@ class ScorerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore")
 
     role: Role = Role.SERVING
-    """A shadow instance has no side effects at all: read-only feature store, no writes, no events."""
+    """A shadow gets mirrored traffic whose answers are discarded. The request path writes nothing and emits
+    no events in either role (a test proves a shadow leaves the state untouched); the role labels metrics."""
 
     model_uri: str = f"models:/{MODEL_NAME}@champion"
     """``models:/<name>@<alias>`` or ``models:/<name>/<version>`` from the MLflow registry, or a local
