@@ -56,11 +56,13 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh at INFO
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
     from feature_repo.config import apply_definitions, open_store
+    from streams.online import OnlineWriter
     from streams.state_store import StateStore
 
     root = Path(state_root)
     store = open_store(root)
     apply_definitions(store)
+    writer = OnlineWriter(store)
     state = StateStore(root / "state.db", synchronous=synchronous)
     failures = 0
     last_round = 0.0
@@ -74,7 +76,7 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
                 time.sleep(max(0.0, MIN_ROUND_SECONDS - (time.monotonic() - last_round)))
             while True:
                 last_round = time.monotonic()
-                more, ok = push_round(state, store, counters)
+                more, ok = push_round(state, writer, counters)
                 failures = 0 if ok else failures + 1
                 if not ok:
                     time.sleep(min(5.0, 0.1 * 2**failures))
@@ -86,9 +88,9 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
         state.close()
 
 
-def push_round(state: object, store: object, counters: PushCounters | None = None) -> tuple[bool, bool]:
+def push_round(state: object, writer: object, counters: PushCounters | None = None) -> tuple[bool, bool]:
     """Push one coalesced round; (maybe more to push, succeeded)."""
-    from streams.online import batch_as_of, feature_frames, push_frames
+    from streams.online import OnlineWriter, batch_as_of, feature_frames
     from streams.state_store import Affected, StateStore
 
     assert isinstance(state, StateStore)
@@ -104,7 +106,8 @@ def push_round(state: object, store: object, counters: PushCounters | None = Non
     as_of = batch_as_of(max(a for _, _, a in pending))
     started = time.perf_counter()
     try:
-        rows = push_frames(store, feature_frames(state, merged, as_of))  # type: ignore[arg-type]
+        assert isinstance(writer, OnlineWriter)
+        rows = writer.write(feature_frames(state, merged, as_of))
     except Exception:
         log.exception("online push of %d batches failed; retrying", len(pending))
         if counters is not None:
