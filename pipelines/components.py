@@ -36,16 +36,23 @@ def training_set(
     entities: Input[Dataset],
     state_root: str,
     test_fraction: float,
+    historical_engine: str,
     train_set: Output[Dataset],
     test_set: Output[Dataset],
 ) -> str:
-    """Feast ``get_historical_features`` with ``tip_scoring`` per impression, then a split in time."""
+    """Point-in-time ``tip_scoring`` features per impression, then a split in time.
+
+    ``historical_engine``: ``feast`` (``get_historical_features`` on the configured offline store, the
+    choice for a warehouse) or ``duckdb`` (the same join over the local Parquet tables, for scale locally).
+    """
     from contracts.runtime import apply_offline_switches
 
     apply_offline_switches()
     from pipelines.steps.stages import training_set_stage
 
-    return training_set_stage(entities.path, state_root, test_fraction, train_set.path, test_set.path)
+    return training_set_stage(
+        entities.path, state_root, test_fraction, train_set.path, test_set.path, historical_engine
+    )
 
 
 def train(train_set: Input[Dataset], seed: int, num_boost_round: int, model: Output[Model]) -> None:

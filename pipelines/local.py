@@ -38,6 +38,7 @@ def pipeline_arguments(settings: PipelineSettings) -> dict[str, Any]:
         "label_window_hours": settings.label_window_hours,
         "new_user_days": settings.new_user_days,
         "test_fraction": settings.test_fraction,
+        "historical_engine": settings.historical_engine,
         "seed": settings.seed,
         "num_boost_round": settings.num_boost_round,
         "champion_tolerance": settings.champion_tolerance,

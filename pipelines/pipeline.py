@@ -30,6 +30,7 @@ def build_pipeline(image: str) -> Any:
         label_window_hours: float = 24.0,
         new_user_days: int = 14,
         test_fraction: float = 0.2,
+        historical_engine: str = "duckdb",
         seed: int = 7,
         num_boost_round: int = 400,
         champion_tolerance: float = 0.005,
@@ -44,7 +45,10 @@ def build_pipeline(image: str) -> Any:
             new_user_days=new_user_days,
         ).set_display_name("batch features")
         tset = c["training_set"](
-            entities=batch.outputs["entities"], state_root=state_root, test_fraction=test_fraction
+            entities=batch.outputs["entities"],
+            state_root=state_root,
+            test_fraction=test_fraction,
+            historical_engine=historical_engine,
         ).set_display_name("training set")
         model = c["train"](
             train_set=tset.outputs["train_set"], seed=seed, num_boost_round=num_boost_round

@@ -7,6 +7,7 @@ cluster without these settings: they only choose the defaults the CLI submits.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,9 @@ class PipelineSettings(BaseSettings):
     truth_path: str = Field(default="", description="Simulator oracle (truth.parquet) to measure the gap against.")
     label_window_hours: float = Field(default=24.0, gt=0.0, description="A reaction counts within this window.")
     test_fraction: float = Field(default=0.2, gt=0.0, lt=1.0, description="Latest share of time held out.")
+    historical_engine: Literal["duckdb", "feast"] = Field(
+        default="duckdb", description="Point-in-time join: DuckDB over local Parquet, or Feast's offline store."
+    )
     seed: int = Field(default=7)
     num_boost_round: int = Field(default=400, ge=1)
     champion_tolerance: float = Field(

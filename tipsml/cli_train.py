@@ -136,6 +136,9 @@ def submit_cmd(
     mlflow_uri: Annotated[str, typer.Option("--mlflow-uri", help="MLflow tracking/registry URI.")],
     image: Annotated[str | None, typer.Option("--image", help="Project image the components run on.")] = None,
     namespace: Annotated[str | None, typer.Option("--namespace", help="KFP namespace (multi-user).")] = None,
+    historical_engine: Annotated[
+        str, typer.Option("--historical-engine", help="feast (warehouse offline store) or duckdb (local Parquet).")
+    ] = "feast",
 ) -> None:
     """Submit a train-tip-scorer run to a Kubeflow Pipelines cluster."""
     from pipelines.errors import PipelineError
@@ -144,7 +147,7 @@ def submit_cmd(
 
     settings = _settings(image=image, event_log=event_log, mlflow_tracking_uri=mlflow_uri)
     arguments = pipeline_arguments(settings)
-    arguments.update(state_root=state_root, mlflow_artifact_root="")
+    arguments.update(state_root=state_root, mlflow_artifact_root="", historical_engine=historical_engine)
     try:
         run_id = submit(host, settings.image, arguments, namespace=namespace)
     except PipelineError as e:

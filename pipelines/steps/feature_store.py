@@ -67,6 +67,8 @@ def historical_features(store: Any, entities: pd.DataFrame, engine: str = "duckd
     frame = entities.reset_index(drop=True)
     request = pd.DataFrame(profile_request_columns(len(frame)))
     entity_df = pd.concat([frame, request], axis=1)
+    if engine not in ("duckdb", "feast"):
+        raise FeatureStoreError(f"unknown historical engine {engine!r}: use 'duckdb' or 'feast'")
     if engine == "duckdb":
         return asof_historical_features(store, FEATURE_SERVICE, entity_df, TIMESTAMP)
     try:

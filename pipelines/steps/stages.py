@@ -63,11 +63,13 @@ def batch_features_stage(
     return summary
 
 
-def training_set_stage(entities: str, state_root: str, test_fraction: float, train_out: str, test_out: str) -> str:
+def training_set_stage(
+    entities: str, state_root: str, test_fraction: float, train_out: str, test_out: str, engine: str = "duckdb"
+) -> str:
     """Feast historical retrieval (``tip_scoring``, point-in-time) per labelled impression, split by time."""
     frame = pd.read_parquet(entities)
     store = feature_store.open_store(Path(state_root))
-    joined = feature_store.historical_features(store, frame)
+    joined = feature_store.historical_features(store, frame, engine)
     split = split_by_time(joined.sort_values(TIMESTAMP, kind="stable"), test_fraction)
     split.train.to_parquet(train_out, index=False)
     split.test.to_parquet(test_out, index=False)
