@@ -6,25 +6,34 @@ summary of wall times at the end, so a reader sees where the time goes.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from tipsml.demo_stages_bandit import stage_bandit, stage_rewards_report
+from tipsml.demo_stages_ingest import stage_consume, stage_simulate_and_publish, stage_stream_counts, stage_up
+from tipsml.demo_stages_model import stage_rollout, stage_serve, stage_train
+from tipsml.errors import TipsmlError
 from tipsml.settings import StackSettings
+
+if TYPE_CHECKING:
+    from tipsml.simulate import Simulation
 
 
 @dataclass
 class DemoOptions:
-    """Size of the simulated world."""
+    """Size of the simulated world and of the bandit experiment."""
 
     users: int = 2000
     days: int = 14
     seed: int = 7
+    bandit_calls: int = 300
+    bandit_rounds: int = 6
 
 
 @dataclass
@@ -36,45 +45,32 @@ class DemoRun:
     console: Console
     timings: list[tuple[str, float]] = field(default_factory=list)
     published: int = 0
+    sim: Simulation | None = None
+    truth_path: Path | None = None
+    challenger: str | None = None
+    challenger_uri: str | None = None
+    proposed: bool = False
+    scorer_url: str | None = None
+    generator_url: str | None = None
+    rewards_png: Path | None = None
 
-
-def stage_up(run: DemoRun) -> None:
-    """Start the local stack (idempotent)."""
-    from tipsml import stack
-
-    stack.up(run.settings, say=lambda m: run.console.print(f"  [green]✓[/green] {m}"))
-
-
-def stage_simulate_and_publish(run: DemoRun) -> None:
-    """Simulate users and publish every event to JetStream."""
-    from tipsml.simulate import simulate
-    from tipsml.simulate.publish import publish_events
-
-    o = run.options
-    sim = simulate(users=o.users, days=o.days, seed=o.seed)
-    events = sim.events
-    run.console.print(f"  simulated {len(events):,} events for {o.users:,} users over {o.days} days (seed {o.seed})")
-    with Progress(TextColumn("  {task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=run.console) as progress:
-        task = progress.add_task("publishing", total=len(events))
-        report = asyncio.run(publish_events(events, run.settings.effective_nats_url,
-                                            progress=lambda n: progress.advance(task, n)))
-    run.published = sum(report.stored.values())
-    run.console.print(f"  stored {run.published:,} new, {sum(report.duplicate.values()):,} duplicates dropped")
-
-
-def stage_stream_counts(run: DemoRun) -> None:
-    """Show what landed in JetStream, per subject."""
-    from tipsml import stack
-    from tipsml.cli_stack import stream_table
-
-    run.console.print(stream_table(stack.stream_counts(run.settings)))
+    def require_sim(self) -> Simulation:
+        """The simulation of this run (the oracle later stages draw reactions from)."""
+        if self.sim is None:
+            raise TipsmlError("no simulation in this run")
+        return self.sim
 
 
 STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("local stack up", stage_up),
     ("simulate and publish events", stage_simulate_and_publish),
     ("events per subject in JetStream", stage_stream_counts),
+    ("consumers: event log, reward log, online features", stage_consume),
+    ("train a challenger (kfp.local pipeline → MLflow)", stage_train),
+    ("roll out the challenger (operator state machine, local)", stage_rollout),
+    ("serve tip-scorer and tip-generator; example recommender calls", stage_serve),
+    ("bandit over prompt versions v1/v2 on simulated traffic", stage_bandit),
+    ("rewards report (tipsml report rewards)", stage_rewards_report),
 ]
 
 
