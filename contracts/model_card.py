@@ -84,8 +84,10 @@ class ModelCard(BaseModel):
     created_at: datetime
     intended_use: str
     inputs: CardInputs
-    offline_metrics: dict[str, dict[str, float]]
-    """Per scorer (challenger, popularity, logistic_regression, champion): auc, log_loss, ece, ndcg_at_5."""
+    offline_metrics: dict[str, dict[str, float | None]]
+    """Per scorer (challenger, popularity, logistic_regression, champion): auc, log_loss, ece, ndcg_at_5.
+
+    An undefined metric (e.g. AUC of a slice with one class) is NaN in memory and null in the JSON file."""
     comparisons: dict[str, Any] = Field(default_factory=dict)
     """Challenger minus each baseline (AUC, NDCG@5) with a 95 % group-bootstrap interval."""
     oracle: dict[str, Any]
@@ -102,11 +104,13 @@ def append_rollout(card: ModelCard, entry: RolloutHistoryEntry) -> ModelCard:
 
 
 def card_json(card: ModelCard) -> str:
-    """Stable JSON of the card (camel-free, ISO timestamps)."""
-    return json.dumps(card.model_dump(mode="json"), indent=2, sort_keys=True) + "\n"
+    """Stable, strict JSON of the card (ISO timestamps; an undefined metric, NaN, is written as null)."""
+    return json.dumps(json.loads(card.model_dump_json()), indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
 def _fmt(value: Any) -> str:
+    if value is None:
+        return "n/a"
     if isinstance(value, float):
         return "n/a" if value != value else f"{value:.4f}"  # NaN check without math
     return str(value)
@@ -133,7 +137,7 @@ def render_markdown(card: ModelCard) -> str:
     lines += ["|---|---|---|---|---|---|"]
     for name, m in card.offline_metrics.items():
         cells = " | ".join(_fmt(m.get(k, float("nan"))) for k in ("auc", "log_loss", "ece", "ndcg_at_5"))
-        lines.append(f"| {name} | {cells} | {int(m.get('n', 0))} |")
+        lines.append(f"| {name} | {cells} | {int(m.get('n') or 0)} |")
     for name, c in card.comparisons.items():
         cells = "; ".join(
             f"{m} {_fmt(v['delta'])} [{_fmt(v['ci95_low'])}, {_fmt(v['ci95_high'])}]" for m, v in c.items()
