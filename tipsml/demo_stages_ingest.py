@@ -122,7 +122,7 @@ def stage_consume(run: DemoRun) -> None:
     """Wait for the consumers (event log, reward log, Feast online store), then print their counters."""
     c = wait_for_consumers(run)
     run.console.print(
-        f"  consumers: {c.get('tipsml_ingest_written_total', 0):,.0f} written, "
+        f"  consumers (totals since they started): {c.get('tipsml_ingest_written_total', 0):,.0f} written, "
         f"{c.get('tipsml_ingest_duplicates_total', 0):,.0f} duplicates skipped, "
         f"{c.get('tipsml_ingest_deadlettered_total', 0):,.0f} dead-lettered, "
         f"{c.get('tipsml_ingest_online_rows_total', 0):,.0f} feature rows pushed online"

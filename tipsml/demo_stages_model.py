@@ -135,10 +135,20 @@ def stage_rollout(run: DemoRun) -> None:
 def stage_serve(run: DemoRun) -> None:
     """Serve the champion scorer and the generator on free ports; print example recommender calls."""
     import json
+    from concurrent.futures import ThreadPoolExecutor
 
-    run.console.print("  starting tip-scorer (models:/tip-scorer@champion) and tip-generator ...")
-    run.scorer_url = start_scorer(run, "tip-scorer", f"models:/{MODEL}@champion").url
-    run.generator_url = start_generator(run)
+    from tipsml.processes import read_record
+
+    for name in ("tip-scorer", "tip-generator"):
+        old = read_record(run.settings.state.pids_dir, name)
+        if old is not None:
+            stop_process(run, old)
+            run.console.print(f"  stopped the previous {name} (pid {old.pid}) to serve the current champion")
+    run.console.print("  starting tip-scorer (models:/tip-scorer@champion) and tip-generator side by side ...")
+    with ThreadPoolExecutor(2) as pool:
+        scorer = pool.submit(start_scorer, run, "tip-scorer", f"models:/{MODEL}@champion")
+        generator = pool.submit(start_generator, run)
+        run.scorer_url, run.generator_url = scorer.result().url, generator.result()
     run.console.print(f"  [green]✓[/green] tip-scorer    {run.scorer_url}{SCORER_PATH}")
     run.console.print(f"  [green]✓[/green] tip-generator {run.generator_url}{GENERATOR_PATH}")
     sim = run.require_sim()

@@ -1,4 +1,4 @@
-"""The README's demo command, small: stack up, simulated events into JetStream, counts per subject, down."""
+"""The README's demo command, small: every stage of the loop through the CLI, then ``tipsml down``."""
 
 from __future__ import annotations
 
@@ -10,28 +10,38 @@ from typer.testing import CliRunner
 from tipsml.cli import app
 from tipsml.processes import free_port, list_records, pid_alive
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_demo_publishes_simulated_events_and_down_leaves_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_demo_runs_the_whole_loop_and_down_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TIPSML_NATS_PORT", str(free_port()))
     runner = CliRunner()
-    result = runner.invoke(app, ["demo", "--users", "60", "--days", "2", "--seed", "3"])
-    assert result.exit_code == 0, result.output
-    for subject in (
-        "signals.app_opened",
-        "signals.task_synced",
-        "feedback.tip_shown",
-        "feedback.tip_reaction",
-    ):
-        assert subject in result.output
-    assert "demo wall time" in result.output
-    records = list_records(tmp_path / ".tipsml" / "pids")
-    assert records and all(pid_alive(r.pid) for r in records)
+    result = runner.invoke(
+        app, ["demo", "--users", "150", "--days", "3", "--seed", "7", "--bandit-calls", "40", "--bandit-rounds", "2"]
+    )
+    out = result.output
+    assert result.exit_code == 0, out
+    for subject in ("signals.app_opened", "signals.task_synced", "feedback.tip_shown", "feedback.tip_reaction"):
+        assert subject in out
+    assert "0 dead-lettered" in out
+    assert "registered tip-scorer version 1 as @challenger" in out
+    assert "local run of the operator's ModelRollout state machine" in out
+    assert "promoted directly to @champion" in out
+    assert "model_version 1; top 5 of 20" in out
+    assert "selection" in out and "prompt_version v" in out
+    assert "round 2: chose" in out
+    png = tmp_path / ".tipsml" / "reports" / "rewards.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "demo wall time" in out
 
+    from operators.model_registry import ChampionRegistry
+
+    assert ChampionRegistry(f"sqlite:///{tmp_path / '.tipsml' / 'mlflow.db'}").champion("tip-scorer") == "1"
+
+    records = list_records(tmp_path / ".tipsml" / "pids")
+    assert {"nats-server", "consumers", "tip-scorer", "tip-generator"} <= {r.name for r in records}
+    assert all(pid_alive(r.pid) for r in records)
     down = runner.invoke(app, ["down"])
     assert down.exit_code == 0, down.output
     assert not any(pid_alive(r.pid) for r in records)
