@@ -6,6 +6,7 @@ summary of wall times at the end, so a reader sees where the time goes.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -76,6 +77,8 @@ STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [
 
 def run_demo(options: DemoOptions, settings: StackSettings, console: Console) -> DemoRun:
     """Run every stage in order; returns the run with per-stage wall times."""
+    # MLflow's tqdm bars for one-file artifact reads would cut through the demo's own progress bars.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     run = DemoRun(options=options, settings=settings, console=console)
     for i, (name, fn) in enumerate(STAGES, start=1):
         console.rule(f"[bold]{i}/{len(STAGES)} {name}")

@@ -16,12 +16,25 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_demo_runs_the_whole_loop_and_down_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TIPSML_NATS_PORT", str(free_port()))
+    monkeypatch.setenv("COLUMNS", "200")  # one printed line per message, so the asserts see whole lines
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["demo", "--users", "150", "--days", "3", "--seed", "7", "--bandit-calls", "40", "--bandit-rounds", "2"]
-    )
-    out = result.output
-    assert result.exit_code == 0, out
+    try:
+        result = runner.invoke(
+            app,
+            ["demo", "--users", "150", "--days", "3", "--seed", "7", "--bandit-calls", "40", "--bandit-rounds", "2"],
+        )
+        _check_output(result.output, result.exit_code, tmp_path)
+    finally:
+        records = list_records(tmp_path / ".tipsml" / "pids")
+        down = runner.invoke(app, ["down"])
+    assert down.exit_code == 0, down.output
+    assert {"nats-server", "consumers", "tip-scorer", "tip-generator"} <= {r.name for r in records}
+    assert not any(pid_alive(r.pid) for r in records)
+    assert list_records(tmp_path / ".tipsml" / "pids") == []
+
+
+def _check_output(out: str, exit_code: int, tmp_path: Path) -> None:
+    assert exit_code == 0, out
     for subject in ("signals.app_opened", "signals.task_synced", "feedback.tip_shown", "feedback.tip_reaction"):
         assert subject in out
     assert "0 dead-lettered" in out
@@ -39,10 +52,4 @@ def test_demo_runs_the_whole_loop_and_down_leaves_nothing(tmp_path: Path, monkey
 
     assert ChampionRegistry(f"sqlite:///{tmp_path / '.tipsml' / 'mlflow.db'}").champion("tip-scorer") == "1"
 
-    records = list_records(tmp_path / ".tipsml" / "pids")
-    assert {"nats-server", "consumers", "tip-scorer", "tip-generator"} <= {r.name for r in records}
-    assert all(pid_alive(r.pid) for r in records)
-    down = runner.invoke(app, ["down"])
-    assert down.exit_code == 0, down.output
-    assert not any(pid_alive(r.pid) for r in records)
-    assert list_records(tmp_path / ".tipsml" / "pids") == []
+    assert all(pid_alive(r.pid) for r in list_records(tmp_path / ".tipsml" / "pids"))
