@@ -123,7 +123,7 @@ def roll_out(run: DemoRun) -> None:
     """Shadow → canary → promote (or roll back) the challenger; the first model is promoted directly."""
     from contracts.crds import ModelRolloutStatus, RolloutPhase
     from operators.model_registry import ChampionRegistry
-    from operators.rollout_machine import MoveChampion, StartShadow, StopShadow, advance
+    from operators.rollout_machine import MoveChampion, SetCanary, StartShadow, StopShadow, advance
 
     say = run.console.print
     say("  [bold]This is the local run of the operator's ModelRollout state machine[/bold] "
@@ -163,7 +163,8 @@ def roll_out(run: DemoRun) -> None:
                     registry.move_champion(MODEL, action.version, rollout=f"{MODEL}-v{candidate}",
                                            reason=action.reason)
                 elif not isinstance(action, StopShadow):
-                    say(f"    action: {type(action).__name__} {vars(action) if hasattr(action, '__dict__') else ''}")
+                    pct = f" {action.percent}%" if isinstance(action, SetCanary) else ""
+                    say(f"    action: {type(action).__name__}{pct}")
             status = decision.status
             last = status.last_analysis
             detail = f" — {', '.join(f'{k} {v:.3f}' for k, v in last.metrics.items())}" if last else ""
