@@ -18,7 +18,6 @@ from pathlib import Path
 
 from tipsml.errors import PortInUseError, ProcessStartError
 
-
 # Importing Feast points these at a temp dir it deletes at exit; a child that inherited them would
 # crash on its first metric once this (parent) process is gone.
 NOT_INHERITED = frozenset({"PROMETHEUS_MULTIPROCESS_DIR", "PROMETHEUS_MULTIPROC_DIR"})
