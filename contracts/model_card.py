@@ -73,6 +73,17 @@ class GateDecision(BaseModel):
     champion_version: str | None = None
 
 
+class AliasMove(BaseModel):
+    """The ``champion`` alias moved to or away from this version (written by the operator)."""
+
+    time: datetime
+    alias: str
+    from_version: str | None
+    to_version: str
+    rollout: str = ""
+    reason: str = ""
+
+
 class ModelCard(BaseModel):
     """The whole card. ``rollout_history`` starts empty and only ever grows."""
 
@@ -96,11 +107,18 @@ class ModelCard(BaseModel):
     lineage: Lineage
     gate: GateDecision
     rollout_history: list[RolloutHistoryEntry] = Field(default_factory=list)
+    alias_history: list[AliasMove] = Field(default_factory=list)
+    """Every move of ``champion`` onto or off this version, oldest first."""
 
 
 def append_rollout(card: ModelCard, entry: RolloutHistoryEntry) -> ModelCard:
     """A copy of ``card`` with one more rollout transition."""
     return card.model_copy(update={"rollout_history": [*card.rollout_history, entry]})
+
+
+def append_alias_move(card: ModelCard, move: AliasMove) -> ModelCard:
+    """A copy of ``card`` with one more alias move."""
+    return card.model_copy(update={"alias_history": [*card.alias_history, move]})
 
 
 def card_json(card: ModelCard) -> str:
@@ -175,10 +193,15 @@ def render_markdown(card: ModelCard) -> str:
         "## Rollout history",
         "",
     ]
-    if not card.rollout_history:
+    if not card.rollout_history and not card.alias_history:
         lines.append("Not rolled out yet.")
     lines += [
         f"- {e.time.isoformat()}: {e.from_phase} -> {e.to_phase} at {e.traffic_percent}% ({e.reason})"
         for e in card.rollout_history
+    ]
+    lines += [
+        f"- {m.time.isoformat()}: `{m.alias}` {m.from_version or '(none)'} -> {m.to_version}"
+        f" ({m.rollout or 'no rollout'}: {m.reason})"
+        for m in card.alias_history
     ]
     return "\n".join(lines) + "\n"

@@ -16,6 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from pydantic import ValidationError
+
+from contracts.model_card import (
+    CARD_JSON,
+    CARD_MARKDOWN,
+    AliasMove,
+    ModelCard,
+    append_alias_move,
+    card_json,
+    render_markdown,
+)
 from operators.errors import ModelVersionMissingError, RegistryError
 
 CHAMPION: Final = "champion"
@@ -25,7 +36,7 @@ HISTORY_TAG: Final = "tipsml.rollout_history"
 class ChampionRegistry:
     """Champion alias and model-card history of registered models in one MLflow registry."""
 
-    def __init__(self, tracking_uri: str | None, model_card_artifact: str = "model_card.json") -> None:
+    def __init__(self, tracking_uri: str | None, model_card_artifact: str = CARD_JSON) -> None:
         from mlflow import MlflowClient
 
         self._client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
@@ -108,9 +119,22 @@ class ChampionRegistry:
             return card
 
     def _append_to_card(self, run_id: str, entry: dict[str, Any]) -> None:
-        card = self._read_card(run_id)
-        card.setdefault("rolloutHistory", []).append(entry)
-        self._client.log_text(run_id, json.dumps(card, indent=2, sort_keys=True) + "\n", self._card)
+        """Append to the pipeline's card (JSON and markdown) when the run has one; else keep a plain history."""
+        raw = self._read_card(run_id)
+        try:
+            card = ModelCard.model_validate(raw)
+        except ValidationError:
+            raw.setdefault("rolloutHistory", []).append(entry)
+            self._client.log_text(run_id, json.dumps(raw, indent=2, sort_keys=True) + "\n", self._card)
+            return
+        move = AliasMove(
+            time=entry["time"], alias=entry["alias"], from_version=entry["from"], to_version=entry["to"],
+            rollout=entry["rollout"] or "", reason=entry["reason"] or "",
+        )
+        card = append_alias_move(card, move)
+        self._client.log_text(run_id, card_json(card), self._card)
+        if self._card == CARD_JSON:
+            self._client.log_text(run_id, render_markdown(card), CARD_MARKDOWN)
 
 
 def _not_found(error: Exception) -> bool:

@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.model_card import CARD_JSON
+
 
 class MetricsSource(StrEnum):
     """Where rollout gates get their numbers."""
@@ -27,7 +29,7 @@ class OperatorSettings(BaseSettings):
     """ConfigMap the generator mounts as its prompt registry (a ``<version>.json`` key per Ready version)."""
     mlflow_tracking_uri: str | None = None
     """MLflow tracking + registry URI; None leaves MLflow's own default (``MLFLOW_TRACKING_URI``)."""
-    model_card_artifact: str = "model_card.json"
+    model_card_artifact: str = CARD_JSON
     """Artifact path, in the model version's run, of the model card that rollout history is appended to."""
     metrics_source: MetricsSource = MetricsSource.PROMETHEUS
     prometheus_url: str = "http://prometheus-operated.monitoring.svc:9090"

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from mlflow import MlflowClient
 
+from contracts.model_card import CARD_JSON, CARD_MARKDOWN, ModelCard, card_json
 from operators.errors import ModelVersionMissingError
 from operators.model_registry import HISTORY_TAG, ChampionRegistry
+from tests.unit.contracts.test_model_card import _card
 
 
 @pytest.fixture(scope="module")
@@ -29,16 +31,19 @@ def registry(mlflow_db: tuple[str, str, Path], tmp_path: Path) -> tuple[str, Mlf
     if client.search_registered_models("name = 'tip-scorer'"):
         client.delete_registered_model("tip-scorer")
     client.create_registered_model("tip-scorer")
-    for _ in range(2):
+    # version 1 carries the pipeline's real card; version 2 an older free-form one
+    for card in (card_json(_card()), json.dumps({"inputs": ["x"]})):
         run = client.create_run(experiment)
-        client.log_text(run.info.run_id, json.dumps({"inputs": ["x"]}), "model_card.json")
+        client.log_text(run.info.run_id, card, CARD_JSON)
         client.create_model_version("tip-scorer", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
     client.create_model_version("tip-scorer", (tmp_path / "no-run").as_uri())  # version 3 has no run
     client.set_registered_model_alias("tip-scorer", "champion", "1")
     return uri, client
 
 
-def test_promote_then_roll_back_moves_alias_and_records_history(registry: tuple[str, MlflowClient]) -> None:
+def test_promote_then_roll_back_moves_alias_and_records_history(
+    registry: tuple[str, MlflowClient], tmp_path: Path
+) -> None:
     uri, client = registry
     champions = ChampionRegistry(uri)
     assert champions.champion("tip-scorer") == "1"
@@ -58,6 +63,15 @@ def test_promote_then_roll_back_moves_alias_and_records_history(registry: tuple[
     ]
     tag = json.loads(client.get_model_version("tip-scorer", "1").tags[HISTORY_TAG])
     assert [h["to"] for h in tag] == ["2", "1"]
+
+    real = ModelCard.model_validate(champions.model_card("tip-scorer", "1"))
+    assert [(m.from_version, m.to_version, m.reason) for m in real.alias_history] == [
+        ("1", "2", "promoted"),
+        ("2", "1", "rollback"),
+    ]
+    run_id = client.get_model_version("tip-scorer", "1").run_id
+    markdown = Path(client.download_artifacts(run_id, CARD_MARKDOWN, str(tmp_path))).read_text()
+    assert "`champion` 1 -> 2 (ns/r1: promoted)" in markdown
 
 
 def test_a_version_without_a_run_keeps_history_in_a_tag(registry: tuple[str, MlflowClient]) -> None:
