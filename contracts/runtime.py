@@ -20,7 +20,23 @@ OFFLINE_SWITCHES: Final[dict[str, str]] = {
 }
 
 
+PROMETHEUS_MULTIPROC_VARS: Final = (
+    "PROMETHEUS_MULTIPROCESS_DIR",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "prometheus_multiproc_dir",
+)
+
+
 def apply_offline_switches() -> None:
-    """Set the switches that keep libraries from reaching the internet."""
+    """Set the switches that keep libraries from reaching the internet, and keep metrics in-process.
+
+    Importing Feast's metrics module points prometheus_client at a temporary multi-process directory (deleted
+    at exit) unless one is set. prometheus_client picks its value class once, at import: importing it here,
+    with any inherited multi-process variables removed, keeps every metric of ours in this process, so two
+    registries never share counters and a child never writes into a dead parent's directory.
+    """
     for key, value in OFFLINE_SWITCHES.items():
         os.environ.setdefault(key, value)
+    for key in PROMETHEUS_MULTIPROC_VARS:
+        os.environ.pop(key, None)
+    import prometheus_client.values  # noqa: F401

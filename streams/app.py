@@ -62,6 +62,7 @@ async def run_until_signalled(settings: ConsumerSettings) -> None:
 
 def main() -> None:
     """Process entry point (``python -m streams``): settings from ``TIPSML_*`` env only."""
+    apply_offline_switches()
     settings = ConsumerSettings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("feast").setLevel(logging.WARNING)
