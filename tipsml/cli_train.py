@@ -11,6 +11,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 if TYPE_CHECKING:
+    from pipelines.local import LocalRun
     from pipelines.settings import PipelineSettings
 
 pipelines_app = typer.Typer(help="Compile or submit the train-tip-scorer Kubeflow pipeline.", no_args_is_help=True)
@@ -23,6 +24,28 @@ STEP_TITLES = {
     "register": "register in MLflow (model card, gate)",
     "rollout": "ModelRollout manifest",
 }
+
+
+def run_with_progress(settings: PipelineSettings, root: Path, console: Console, indent: str = "") -> LocalRun:
+    """Run the pipeline locally with one progress line per step (``tipsml train`` and the demo)."""
+    from pipelines.local import TASKS, run_local
+
+    with Progress(SpinnerColumn(), TextColumn(indent + "{task.description}"), TimeElapsedColumn(),
+                  console=console) as bar:
+        ids = {t: bar.add_task(f"[dim]{STEP_TITLES[t]}", total=1, start=False) for t in TASKS}
+
+        def on_task(task: str, status: str) -> None:
+            if task not in ids:
+                return
+            if status == "RUNNING":
+                bar.start_task(ids[task])
+                bar.update(ids[task], description=STEP_TITLES[task])
+            else:
+                mark = "[green]✓" if status == "SUCCESS" else "[red]✗"
+                bar.update(ids[task], completed=1, description=f"{mark} {STEP_TITLES[task]}")
+                bar.stop_task(ids[task])
+
+        return run_local(settings, root, on_task)
 
 
 def _settings(**overrides: Any) -> PipelineSettings:
@@ -62,31 +85,15 @@ def train(
 
     apply_offline_switches()
     from pipelines.errors import PipelineError
-    from pipelines.local import TASKS, run_local
-
     settings = _settings(event_log=event_log, truth_path=truth, state_dir=state_dir, seed=seed)
     console = Console()
     root = settings.state.root.resolve() / "pipeline-runs"
     console.print(f"event log: {settings.effective_event_log}\nMLflow: {settings.effective_mlflow_uri}")
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console) as bar:
-        ids = {t: bar.add_task(f"[dim]{STEP_TITLES[t]}", total=1, start=False) for t in TASKS}
-
-        def on_task(task: str, status: str) -> None:
-            if task not in ids:
-                return
-            if status == "RUNNING":
-                bar.start_task(ids[task])
-                bar.update(ids[task], description=STEP_TITLES[task])
-            else:
-                mark = "[green]✓" if status == "SUCCESS" else "[red]✗"
-                bar.update(ids[task], completed=1, description=f"{mark} {STEP_TITLES[task]}")
-                bar.stop_task(ids[task])
-
-        try:
-            run = run_local(settings, root, on_task)
-        except PipelineError as e:
-            console.print(f"[red]training failed:[/red] {e}")
-            raise typer.Exit(1) from e
+    try:
+        run = run_with_progress(settings, root, console)
+    except PipelineError as e:
+        console.print(f"[red]training failed:[/red] {e}")
+        raise typer.Exit(1) from e
     report = run.report()
     console.print(_report_table(report))
     console.print(

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tipsml.errors import TipsmlError
 from tipsml.processes import ProcessRecord, free_port, spawn, stop_record
@@ -38,32 +38,16 @@ def stage_train(run: DemoRun) -> None:
 
     apply_offline_switches()
     from pipelines.errors import PipelineError
-    from pipelines.local import TASKS, run_local
     from pipelines.settings import PipelineSettings
-    from tipsml.cli_train import STEP_TITLES, _report_table
+    from tipsml.cli_train import _report_table, run_with_progress
 
     settings = PipelineSettings(state_dir=run.settings.state_dir, truth_path=str(run.truth_path or ""),
                                 seed=run.options.seed)
     root = settings.state.root.resolve() / "pipeline-runs"
-    with Progress(SpinnerColumn(), TextColumn("  {task.description}"), TimeElapsedColumn(),
-                  console=run.console) as bar:
-        ids = {t: bar.add_task(f"[dim]{STEP_TITLES[t]}", total=1, start=False) for t in TASKS}
-
-        def on_task(task: str, status: str) -> None:
-            if task not in ids:
-                return
-            if status == "RUNNING":
-                bar.start_task(ids[task])
-                bar.update(ids[task], description=STEP_TITLES[task])
-            else:
-                mark = "[green]✓" if status == "SUCCESS" else "[red]✗"
-                bar.update(ids[task], completed=1, description=f"{mark} {STEP_TITLES[task]}")
-                bar.stop_task(ids[task])
-
-        try:
-            local_run = run_local(settings, root, on_task)
-        except PipelineError as e:
-            raise DemoStageError(f"training failed: {e}") from e
+    try:
+        local_run = run_with_progress(settings, root, run.console, indent="  ")
+    except PipelineError as e:
+        raise DemoStageError(f"training failed: {e}") from e
     report = local_run.report()
     run.console.print(_report_table(report))
     reg = local_run.registered()
