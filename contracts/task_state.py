@@ -43,13 +43,15 @@ def decode_task_views(
     """Parse a stored array (None or empty: no tasks); shift ``due_in_hours`` from ``pushed_at`` to now."""
     if not text:
         return []
-    views = _VIEWS.validate_json(text)
+    return shift_due(_VIEWS.validate_json(text), pushed_at, now)
+
+
+def shift_due(views: list[TaskView], pushed_at: datetime | None, now: datetime | None) -> list[TaskView]:
+    """The views with ``due_in_hours`` counted from ``now`` instead of from ``pushed_at`` (unchanged if unknown)."""
     if pushed_at is None or now is None:
         return views
     elapsed = (now - pushed_at).total_seconds() / 3600.0
     return [
-        v
-        if v.due_in_hours is None
-        else v.model_copy(update={"due_in_hours": round(v.due_in_hours - elapsed, 2)})
+        v if v.due_in_hours is None else v.model_copy(update={"due_in_hours": round(v.due_in_hours - elapsed, 2)})
         for v in views
     ]

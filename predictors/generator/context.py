@@ -21,11 +21,13 @@ from contracts.enums import TaskCategory
 from contracts.generator import GeneratorInstance
 from contracts.profile import ProfileFeatures
 from contracts.prompt_context import MAX_OPEN_TASKS, MAX_RECENT_COMPLETED, PromptContext, TaskView
-from contracts.task_state import OPEN_TASKS_FIELD, RECENT_COMPLETED_FIELD, USER_TASKS_VIEW, decode_task_views
+from contracts.task_state import OPEN_TASKS_FIELD, RECENT_COMPLETED_FIELD, USER_TASKS_VIEW, decode_task_views, shift_due
 
 log = logging.getLogger(__name__)
 
 ACTIVITY_FEATURES: tuple[str, ...] = ("user_completion_rate_30d", "user_preferred_hour")
+TIMESTAMP_SUFFIX = "__ts"
+"""Feast's suffix for a feature's event timestamp (epoch seconds) in ``to_dict(include_event_timestamps=True)``."""
 FEAST_REFS: tuple[str, ...] = (
     f"{USER_TASKS_VIEW}:{OPEN_TASKS_FIELD}",
     f"{USER_TASKS_VIEW}:{RECENT_COMPLETED_FIELD}",
@@ -40,6 +42,8 @@ class UserState:
     open_tasks: list[TaskView] = field(default_factory=list)
     recent_completed: list[TaskView] = field(default_factory=list)
     completion_rate: float | None = None
+    tasks_pushed_at: datetime | None = None
+    """When the task lists were computed: their ``due_in_hours`` count from then, not from now."""
 
 
 class UserStateReader(Protocol):
@@ -65,16 +69,17 @@ class FeastUserStateReader:
         self._store = store
 
     def read(self, user_id: str) -> UserState:
-        """One online read of every feature the context needs."""
-        values = self._store.get_online_features(
-            features=list(FEAST_REFS), entity_rows=[{"user_id": user_id}]
-        )
-        row = {k: v[0] for k, v in values.to_dict().items()}
+        """One online read of every feature the context needs, with the task lists' push time."""
+        values = self._store.get_online_features(features=list(FEAST_REFS), entity_rows=[{"user_id": user_id}])
+        row = {k: v[0] for k, v in values.to_dict(include_event_timestamps=True).items()}
         rate = row.get("user_completion_rate_30d")
+        open_text = row.get(OPEN_TASKS_FIELD)
+        pushed = row.get(f"{OPEN_TASKS_FIELD}{TIMESTAMP_SUFFIX}") if open_text is not None else None
         return UserState(
-            open_tasks=decode_task_views(row.get(OPEN_TASKS_FIELD))[:MAX_OPEN_TASKS],
+            open_tasks=decode_task_views(open_text)[:MAX_OPEN_TASKS],
             recent_completed=decode_task_views(row.get(RECENT_COMPLETED_FIELD))[:MAX_RECENT_COMPLETED],
             completion_rate=min(max(float(rate), 0.0), 1.0) if rate is not None else None,
+            tasks_pushed_at=datetime.fromtimestamp(pushed, UTC) if pushed else None,
         )
 
 
@@ -113,8 +118,8 @@ class ContextAssembler:
         state = await self.read_state(instance.user_id)
         now = self._clock()
         profile = instance.profile_features or ProfileFeatures()
-        open_tasks = state.open_tasks[:MAX_OPEN_TASKS]
-        recent = state.recent_completed[:MAX_RECENT_COMPLETED]
+        open_tasks = shift_due(state.open_tasks[:MAX_OPEN_TASKS], state.tasks_pushed_at, now)
+        recent = shift_due(state.recent_completed[:MAX_RECENT_COMPLETED], state.tasks_pushed_at, now)
         focus = None
         if instance.task_id is not None:
             focus = next((t for t in [*open_tasks, *recent] if t.task_id == instance.task_id), None)
