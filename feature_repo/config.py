@@ -3,7 +3,9 @@
 Local default, under one state root (``.tipsml/`` unless told otherwise):
 
 * registry: ``<feast_dir>/registry.db`` (file registry);
-* online store: SQLite at ``<feast_dir>/online.db``;
+* online store: SQLite at ``<feast_dir>/online.db``, written in batches
+  (:class:`feature_repo.online_store.BatchedSqliteOnlineStore`: Feast's SQLite store, one ``executemany``
+  per write instead of one statement per value; reads are Feast's own);
 * offline store: ``file`` (Parquet tables under ``<feature_tables_dir>``, read through the file sources).
 
 ``repo_path`` is the state root, so the file sources' relative paths resolve into it. Production uses
@@ -17,10 +19,10 @@ from typing import Any, Final
 
 from feast import FeatureStore, RepoConfig
 from feast.infra.offline_stores.dask import DaskOfflineStoreConfig
-from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
 from feast.repo_config import RegistryConfig
 
 from contracts.local_state import DEFAULT_STATE_DIR, LocalState
+from feature_repo.online_store import BatchedSqliteOnlineStoreConfig
 
 PROJECT: Final = "tipsml"
 REGISTRY_CACHE_TTL_SECONDS: Final = 60
@@ -41,7 +43,7 @@ def repo_config(
             path=str(state.feast_dir / "registry.db"),
             cache_ttl_seconds=registry_cache_ttl_seconds,
         ),
-        online_store=SqliteOnlineStoreConfig(path=str(state.feast_dir / "online.db")),
+        online_store=BatchedSqliteOnlineStoreConfig(path=str(state.feast_dir / "online.db")),
         offline_store=DaskOfflineStoreConfig(type="file"),
         entity_key_serialization_version=3,
         repo_path=state.root,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from contracts.runtime import apply_offline_switches
 from streams.consumer import Consumer
-from streams.errors import IngestError
+from streams.errors import IngestError, PusherError
 from streams.metrics import IngestMetrics
 from streams.pusher import OnlinePusher
 from streams.settings import ConsumerSettings
@@ -39,9 +39,11 @@ async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMe
         pusher = OnlinePusher(settings.state_dir, synchronous=settings.sqlite_synchronous)
         pusher.start()
     writer = BatchWriter(settings, on_commit=pusher.notify if pusher else None)
-    if settings.metrics_port is not None:
-        metrics.serve(settings.metrics_port, settings.metrics_host)
     try:
+        if pusher is not None and not await asyncio.to_thread(pusher.wait_ready, settings.pusher_start_timeout_seconds):
+            raise PusherError("the online pusher did not start (see its log above)")
+        if settings.metrics_port is not None:
+            metrics.serve(settings.metrics_port, settings.metrics_host)
         await Consumer(settings, writer, metrics, pusher.counters if pusher else None).run(stop)
     finally:
         if pusher is not None:

@@ -17,3 +17,7 @@ class WriteError(IngestError):
 
 class RecoveryError(IngestError):
     """Leftovers of an interrupted batch could not be reconciled at start-up."""
+
+
+class PusherError(IngestError):
+    """The online pusher process could not start (it failed to open the Feast store, or took too long)."""

@@ -35,50 +35,48 @@ PUSH_SOURCES = {
 }
 
 
-def feature_frames(state: StateStore, affected: Affected, as_of: datetime) -> dict[str, pd.DataFrame]:
-    """One DataFrame per feature view (join keys, features, ``event_timestamp``) for the affected keys."""
-    frames: dict[str, pd.DataFrame] = {}
+FeatureRows = dict[str, list[dict[str, Any]]]
+"""Per feature view, one dict per entity: its join keys and feature values (None where undefined)."""
+
+
+def feature_rows(state: StateStore, affected: Affected, as_of: datetime) -> FeatureRows:
+    """The fresh values of every affected key, per feature view; views without keys are left out.
+
+    Plain dicts rather than DataFrames: the pusher turns them straight into online-store rows, and a
+    DataFrame round trip per round cost more than computing the values.
+    """
+    out: FeatureRows = {}
     task_users = affected.users | {u for u, _ in affected.user_categories}
     tasks = state.tasks(task_users) if task_users else {}
     if affected.users:
         opens = state.opens(affected.users, (as_of - timedelta(days=31)).date())
         shown = state.shown(affected.users, as_of - timedelta(days=31))
-        rows: list[dict[str, Any]] = [
+        out["user_activity"] = [
             {"user_id": u, **user_activity(tasks.get(u, []), opens.get(u, []), shown.get(u, []), as_of)}
             for u in sorted(affected.users)
         ]
-        frames["user_activity"] = _frame(rows, as_of)
     if affected.task_users:
-        frames["user_tasks"] = _frame(
-            [{"user_id": u, **task_views(tasks.get(u, []), as_of)} for u in sorted(affected.task_users)],
-            as_of,
-        )
+        out["user_tasks"] = [{"user_id": u, **task_views(tasks.get(u, []), as_of)} for u in sorted(affected.task_users)]
     if affected.tips:
         counts = state.tip_counts(affected.tips)
-        frames["tip_stats"] = _frame(
-            [{"tip_id": t, **tip_stats(*counts[t])} for t in sorted(affected.tips) if t in counts], as_of
-        )
+        out["tip_stats"] = [{"tip_id": t, **tip_stats(*counts[t])} for t in sorted(affected.tips) if t in counts]
     if affected.user_categories:
         reward_counts = state.affinity_counts(affected.user_categories)
         completions = {u: category_completions(tasks.get(u, []), as_of) for u, _ in affected.user_categories}
-        frames["user_category_affinity"] = _frame(
-            [
-                {
-                    "user_id": u,
-                    "category": c,
-                    **category_affinity(*reward_counts.get((u, c), (0, 0)), completions[u][TaskCategory(c)]),
-                }
-                for u, c in sorted(affected.user_categories)
-            ],
-            as_of,
-        )
-    return {name: df for name, df in frames.items() if not df.empty}
+        out["user_category_affinity"] = [
+            {
+                "user_id": u,
+                "category": c,
+                **category_affinity(*reward_counts.get((u, c), (0, 0)), completions[u][TaskCategory(c)]),
+            }
+            for u, c in sorted(affected.user_categories)
+        ]
+    return {view: rows for view, rows in out.items() if rows}
 
 
-def _frame(rows: list[dict[str, Any]], as_of: datetime) -> pd.DataFrame:
-    df = pd.DataFrame(rows)
-    df["event_timestamp"] = pd.Timestamp(as_of)
-    return df
+def feature_frames(rows: FeatureRows, as_of: datetime) -> dict[str, pd.DataFrame]:
+    """The same values as DataFrames with ``event_timestamp`` (what ``FeatureStore.push`` takes)."""
+    return {view: pd.DataFrame(recs).assign(event_timestamp=pd.Timestamp(as_of)) for view, recs in rows.items()}
 
 
 def batch_as_of(latest_event: datetime | None) -> datetime:
@@ -124,25 +122,25 @@ class OnlineWriter:
             name: {f.name: kinds[f.dtype.to_value_type()] for f in fv.features} for name, fv in self.views.items()
         }
 
-    def write(self, frames: dict[str, pd.DataFrame]) -> int:
-        """Write every frame (join keys, features, ``event_timestamp``); returns rows written."""
+    def write(self, rows: FeatureRows, event_ts: datetime) -> int:
+        """Write every view's rows (join keys and features) stamped ``event_ts``; returns rows written."""
         from feast.protos.feast.types.EntityKey_pb2 import EntityKey
         from feast.protos.feast.types.Value_pb2 import Value
 
         created = datetime.now(UTC)
         n = 0
-        for view, df in frames.items():
+        for view, recs in rows.items():
             fv = self.views[view]
             slots = self.slots[view]
             keys = [c.name for c in fv.entity_columns]
-            rows: list[tuple[EntityKey, dict[str, Value], datetime, datetime | None]] = []
-            for rec in df.to_dict("records"):
+            data: list[tuple[EntityKey, dict[str, Value], datetime, datetime | None]] = []
+            for rec in recs:
                 entity = EntityKey(join_keys=keys, entity_values=[Value(string_val=str(rec[k])) for k in keys])
                 values: dict[str, Value] = {}
                 for name, slot in slots.items():
                     v = rec.get(name)
                     values[name] = Value() if v is None or v != v else Value(**{slot: _CASTS[slot](v)})
-                rows.append((entity, values, rec["event_timestamp"].to_pydatetime(), created))
-            self.online_store.online_write_batch(self.store.config, fv, rows, None)
-            n += len(rows)
+                data.append((entity, values, event_ts, created))
+            self.online_store.online_write_batch(self.store.config, fv, data, None)
+            n += len(data)
         return n

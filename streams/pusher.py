@@ -1,10 +1,14 @@
 """The online pusher: a child process that pushes the feature values of committed batches to the online store.
 
 It takes every committed batch not yet pushed, unions their keys (a user touched by ten batches is pushed
-once), computes the values (:func:`streams.online.feature_frames`), pushes them with Feast and marks the
+once), computes the values (:func:`streams.online.feature_rows`), pushes them with Feast and marks the
 batches pushed. It runs off the ack path and in its own process (its own interpreter lock): the online
 store's write speed then bounds how fresh values are under load, not how fast events are acknowledged, and
 the two share the machine's cores instead of one core.
+
+The consumer starts fetching only once the pusher is ready (:meth:`OnlinePusher.wait_ready`): importing Feast
+costs ~7 s of CPU, and overlapping it with a backlog would have both processes fight for a small machine's
+cores while events wait in JetStream anyway.
 
 Crash safety comes from the state database: a batch stays ``pushed = 0`` until its values are written, so a
 push interrupted by a crash (of either process) is redone by the next pusher. The child exits when its parent
@@ -29,8 +33,21 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 0.25
 MAX_BATCHES_PER_ROUND = 500
 MIN_ROUND_SECONDS = 0.1
-"""Under load, rounds start at most this often, so each coalesces several batches (a busy user is pushed once
-per round, not once per batch); an event arriving after a quiet spell is pushed at once."""
+MAX_ROUND_SECONDS = 0.4
+ROUND_SPACING = 3.0
+"""Rounds start at most every ``ROUND_SPACING`` x the last round's duration, within [MIN, MAX]_ROUND_SECONDS.
+
+Each round coalesces the batches committed since the last one, so a busy key is pushed once per round, not
+once per batch. The longer rounds get (more load), the more batches the next one gathers: the pusher then
+takes at most about a third of a core while the keys are few, and never lets a committed value wait more than
+``MAX_ROUND_SECONDS`` plus one round before it is pushed (freshness stays well under a second). An event after
+a quiet spell is pushed at once.
+"""
+
+
+def round_interval(last_round_seconds: float) -> float:
+    """Minimum time between the starts of two rounds, given how long the last one took."""
+    return min(MAX_ROUND_SECONDS, max(MIN_ROUND_SECONDS, ROUND_SPACING * last_round_seconds))
 
 
 @dataclass
@@ -44,7 +61,15 @@ class PushCounters:
     failures: Synchronized[int]
 
 
-def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, parent: int, counters: PushCounters) -> None:
+def _main(
+    state_root: str,
+    synchronous: str,
+    wake: Event,
+    stopping: Event,
+    ready: Event,
+    parent: int,
+    counters: PushCounters,
+) -> None:
     from contracts.runtime import apply_offline_switches
 
     apply_offline_switches()
@@ -64,8 +89,10 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
     apply_definitions(store)
     writer = OnlineWriter(store)
     state = StateStore(root / "state.db", synchronous=synchronous)
+    ready.set()
     failures = 0
     last_round = 0.0
+    interval = MIN_ROUND_SECONDS
     try:
         while True:
             wake.wait(POLL_SECONDS)
@@ -73,10 +100,11 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
             if os.getppid() != parent:
                 return
             if not stopping.is_set():
-                time.sleep(max(0.0, MIN_ROUND_SECONDS - (time.monotonic() - last_round)))
+                time.sleep(max(0.0, interval - (time.monotonic() - last_round)))
             while True:
                 last_round = time.monotonic()
                 more, ok = push_round(state, writer, counters)
+                interval = round_interval(time.monotonic() - last_round)
                 failures = 0 if ok else failures + 1
                 if not ok:
                     time.sleep(min(5.0, 0.1 * 2**failures))
@@ -90,7 +118,7 @@ def _main(state_root: str, synchronous: str, wake: Event, stopping: Event, paren
 
 def push_round(state: object, writer: object, counters: PushCounters | None = None) -> tuple[bool, bool]:
     """Push one coalesced round; (maybe more to push, succeeded)."""
-    from streams.online import OnlineWriter, batch_as_of, feature_frames
+    from streams.online import OnlineWriter, batch_as_of, feature_rows
     from streams.state_store import Affected, StateStore
 
     assert isinstance(state, StateStore)
@@ -107,7 +135,7 @@ def push_round(state: object, writer: object, counters: PushCounters | None = No
     started = time.perf_counter()
     try:
         assert isinstance(writer, OnlineWriter)
-        rows = writer.write(feature_frames(state, merged, as_of))
+        rows = writer.write(feature_rows(state, merged, as_of), as_of)
     except Exception:
         log.exception("online push of %d batches failed; retrying", len(pending))
         if counters is not None:
@@ -131,6 +159,7 @@ class OnlinePusher:
         ctx = mp.get_context("spawn")
         self._wake = ctx.Event()
         self._stopping = ctx.Event()
+        self._ready = ctx.Event()
         self.counters = PushCounters(
             ctx.Value("q", 0), ctx.Value("q", 0), ctx.Value("q", 0), ctx.Value("d", 0.0), ctx.Value("q", 0)
         )
@@ -138,12 +167,28 @@ class OnlinePusher:
             target=_main,
             name="online-pusher",
             daemon=True,
-            args=(str(state_root.resolve()), synchronous, self._wake, self._stopping, os.getpid(), self.counters),
+            args=(
+                str(state_root.resolve()),
+                synchronous,
+                self._wake,
+                self._stopping,
+                self._ready,
+                os.getpid(),
+                self.counters,
+            ),
         )
 
     def start(self) -> None:
         """Start the process (it first pushes whatever a previous run left unpushed)."""
         self._proc.start()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until the process has opened the online store; False if it died or ``timeout`` passed."""
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.2):
+            if not self._proc.is_alive() or time.monotonic() > deadline:
+                return False
+        return True
 
     def notify(self) -> None:
         """A batch was committed: push soon."""

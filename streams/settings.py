@@ -37,6 +37,9 @@ class ConsumerSettings(BaseSettings):
     max_nak_delay_seconds: float = Field(default=60.0, ge=0)
 
     online_push: bool = Field(default=True, description="Push fresh feature values to the Feast online store.")
+    pusher_start_timeout_seconds: float = Field(
+        default=120.0, gt=0, description="How long consumption waits for the online pusher to open the store."
+    )
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         default="FULL", description="FULL survives power loss; NORMAL survives process crashes only."
     )

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from contracts.enums import TaskCategory, TaskPriority, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown
@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS open_counts (
 ) WITHOUT ROWID;
 """
 _IN_CHUNK: Final = 500
+_T = TypeVar("_T")
 
 
 def _ts(dt: datetime | None) -> float | None:
@@ -53,7 +54,7 @@ def _dt(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
 
-def _chunks(items: Sequence[object]) -> Iterator[Sequence[object]]:
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
     for i in range(0, len(items), _IN_CHUNK):
         yield items[i : i + _IN_CHUNK]
 
@@ -170,9 +171,14 @@ class StateStore:
             return
         keys = sorted({(e.user_id, e.task_id) for e in events})
         current: dict[tuple[str, str], TaskRecord] = {}
-        for user_id, recs in self._load_tasks(conn, {u for u, _ in keys}).items():
-            for r in recs:
-                current[(user_id, r.task_id)] = r
+        for chunk in _chunks(keys):
+            pairs = ",".join("(?, ?)" for _ in chunk)
+            source = (  # a join, so each key is a primary-key lookup (a row-value IN would scan the table)
+                f"(VALUES {pairs}) AS k CROSS JOIN tasks AS t ON t.user_id = k.column1 AND t.task_id = k.column2"
+            )
+            flat = [v for key in chunk for v in key]
+            for user_id, rec in self._task_rows(conn, source, flat):
+                current[(user_id, rec.task_id)] = rec
         changed: dict[tuple[str, str], TaskRecord] = {}
         for ev in sorted(events, key=lambda e: e.occurred_at):
             key = (ev.user_id, ev.task_id)
@@ -202,31 +208,34 @@ class StateStore:
 
     # --- readers (feature inputs) ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _task_rows(conn: sqlite3.Connection, source: str, params: Sequence[object]) -> Iterator[tuple[str, TaskRecord]]:
+        for r in conn.execute(
+            "SELECT t.user_id, t.task_id, t.category, t.status, t.priority, t.first_seen_at, t.updated_at,"
+            f" t.completed_at, t.title, t.due_at, t.synced_at FROM {source}",
+            params,
+        ):
+            first, updated = _dt(r[5]), _dt(r[6])
+            assert first is not None and updated is not None
+            yield r[0], TaskRecord(
+                task_id=r[1],
+                category=TaskCategory(r[2]),
+                status=TaskStatus(r[3]),
+                priority=TaskPriority(r[4]),
+                first_seen_at=first,
+                updated_at=updated,
+                completed_at=_dt(r[7]),
+                title=r[8],
+                due_at=_dt(r[9]),
+                synced_at=_dt(r[10]),
+            )
+
     def _load_tasks(self, conn: sqlite3.Connection, users: Iterable[str]) -> dict[str, list[TaskRecord]]:
         out: dict[str, list[TaskRecord]] = defaultdict(list)
         for chunk in _chunks(sorted(users)):
-            marks = ",".join("?" * len(chunk))
-            for r in conn.execute(
-                "SELECT user_id, task_id, category, status, priority, first_seen_at, updated_at,"
-                f" completed_at, title, due_at, synced_at FROM tasks WHERE user_id IN ({marks})",
-                chunk,
-            ):
-                first, updated = _dt(r[5]), _dt(r[6])
-                assert first is not None and updated is not None
-                out[r[0]].append(
-                    TaskRecord(
-                        task_id=r[1],
-                        category=TaskCategory(r[2]),
-                        status=TaskStatus(r[3]),
-                        priority=TaskPriority(r[4]),
-                        first_seen_at=first,
-                        updated_at=updated,
-                        completed_at=_dt(r[7]),
-                        title=r[8],
-                        due_at=_dt(r[9]),
-                        synced_at=_dt(r[10]),
-                    )
-                )
+            source = f"tasks AS t WHERE t.user_id IN ({','.join('?' * len(chunk))})"
+            for user_id, rec in self._task_rows(conn, source, chunk):
+                out[user_id].append(rec)
         return out
 
     def tasks(self, users: Iterable[str]) -> dict[str, list[TaskRecord]]:

@@ -10,7 +10,7 @@ import pytest
 from feast.data_source import PushMode
 
 from feature_repo.config import apply_definitions, open_store
-from streams.online import PUSH_SOURCES, OnlineWriter
+from streams.online import PUSH_SOURCES, OnlineWriter, feature_frames
 
 pytestmark = pytest.mark.integration
 
@@ -90,9 +90,9 @@ def test_direct_write_equals_feast_push(tmp_path: Path) -> None:
     direct, pushed = open_store(tmp_path / "a"), open_store(tmp_path / "b")
     apply_definitions(direct)
     apply_definitions(pushed)
-    frames = {view: df.assign(event_timestamp=TS) for view, df in FRAMES.items()}
-    assert OnlineWriter(direct).write(frames) == 5
-    for view, df in frames.items():
+    rows = {view: df.to_dict("records") for view, df in FRAMES.items()}
+    assert OnlineWriter(direct).write(rows, TS.to_pydatetime()) == 5
+    for view, df in feature_frames(rows, TS.to_pydatetime()).items():
         pushed.push(PUSH_SOURCES[view], df, to=PushMode.ONLINE)
     got = read_all(direct)
     assert got == read_all(pushed)

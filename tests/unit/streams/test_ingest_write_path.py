@@ -23,7 +23,7 @@ from streams.deadletter import (
     parse_error_fields,
 )
 from streams.event_log import LoggedEvent, publish, read_event_log, recover, write_tmp
-from streams.online import feature_frames
+from streams.online import feature_rows
 from streams.settings import ConsumerSettings
 from streams.state_store import Affected, StateStore
 from streams.writer import BatchWriter
@@ -163,23 +163,23 @@ def test_streaming_state_gives_the_batch_replay_values(tmp_path: Path) -> None:
     replay.apply(events)
     users = {e.user_id for e in events}
     affected = Affected(users, users, {f"tip{i}" for i in range(5)}, {(u, c) for u in users for c in CATS})
-    frames = feature_frames(state, affected, NOW)
-    for row in frames["user_activity"].to_dict("records"):
+    frames = feature_rows(state, affected, NOW)
+    for row in frames["user_activity"]:
         tasks, opens, shown = replay.user_records(row["user_id"])
         want = user_activity(tasks, opens, shown, NOW)
         got = {k: row[k] for k in want}
         assert got == pytest.approx(want, nan_ok=True) or all(
             (g == w) or (w is None and g != g) for g, w in zip(got.values(), want.values(), strict=True)
         )
-    for row in frames["user_tasks"].to_dict("records"):
+    for row in frames["user_tasks"]:
         tasks, _, _ = replay.user_records(row["user_id"])
         assert {k: row[k] for k in ("open_tasks_json", "recent_completed_json")} == task_views(tasks, NOW)
     shown_all = replay.shown_tips()
-    for row in frames["tip_stats"].to_dict("records"):
+    for row in frames["tip_stats"]:
         mine = [s for _, s in shown_all if s.tip_id == row["tip_id"]]
         want_tip = tip_stats(len(mine), sum(s.positive for s in mine), row["tip_category"])
         assert {k: row[k] for k in want_tip} == pytest.approx(want_tip)
-    for row in frames["user_category_affinity"].to_dict("records"):
+    for row in frames["user_category_affinity"]:
         mine = [s for u, s in shown_all if u == row["user_id"] and s.category == row["category"]]
         assert row["uc_impressions"] == len(mine)
         assert row["uc_affinity"] == pytest.approx(
