@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -43,7 +44,8 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
     apply_offline_switches()
     cfg: OperatorSettings = memo.get("settings") or OperatorSettings()
     settings.peering.name = cfg.peering_name
-    settings.peering.priority = cfg.priority
+    settings.peering.priority = peering_priority(cfg)
+    settings.peering.lifetime = cfg.peering_lifetime_seconds
     settings.peering.mandatory = not cfg.standalone
     settings.persistence.finalizer = f"{crds.GROUP}/operator"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=crds.GROUP)
@@ -59,10 +61,16 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
         metrics=metrics_provider(cfg),
     )
     logger.info(
-        "operator configured: metrics from %s, registry ConfigMap %s",
+        "operator configured: metrics from %s, registry ConfigMap %s, peering %s",
         cfg.metrics_source.value,
         cfg.registry_configmap,
+        "off" if cfg.standalone else f"{cfg.peering_name} at priority {settings.peering.priority}",
     )
+
+
+def peering_priority(cfg: OperatorSettings) -> int:
+    """The configured priority, else a random one (1..2^31-1), so replicas of one Deployment differ."""
+    return cfg.priority if cfg.priority is not None else secrets.randbelow(2**31 - 1) + 1
 
 
 @kopf.on.login(id="login")

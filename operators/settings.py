@@ -50,4 +50,10 @@ class OperatorSettings(BaseSettings):
     """kopf peering object shared by replicas: only the highest-priority live replica acts."""
     standalone: bool = False
     """Run without peering (one replica, local stack, tests)."""
-    priority: int = 0
+    priority: int | None = Field(default=None, ge=0)
+    """This replica's peering priority; unset: a random one drawn at start. kopf pauses *every* live peer that
+    shares a priority with another, so identical replicas of one Deployment must not all default to the same
+    number: with distinct priorities the highest acts and the others stand by."""
+    peering_lifetime_seconds: int = Field(default=60, gt=0)
+    """How long a replica's peering record counts as alive without a keepalive: a standby takes over at most
+    this long after the active replica died without saying goodbye (kill -9, node loss)."""
