@@ -45,6 +45,10 @@ class LLMCallError(GeneratorError):
     """Every model in the version's chain failed after retries."""
 
 
+class RewardFeedError(GeneratorError):
+    """The reward feed cannot reach the ``FEEDBACK`` stream (background only: requests never see it)."""
+
+
 HTTP_STATUS: Final[dict[type[Exception], HTTPStatus]] = {
     InvalidRequestError: HTTPStatus.BAD_REQUEST,
     UnknownPromptVersionError: HTTPStatus.BAD_REQUEST,

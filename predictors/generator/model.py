@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import kserve
 
-from predictors.generator.selection import BanditLearner
 from predictors.generator.service import GenerationService
+
+
+class Background(Protocol):
+    """Work that runs beside the requests for the server's lifetime (the bandit's learner)."""
+
+    async def run(self) -> None:
+        """Run until cancelled."""
+        ...
 
 
 class TipGenerator(kserve.Model):  # type: ignore[misc]
@@ -19,7 +26,7 @@ class TipGenerator(kserve.Model):  # type: ignore[misc]
         self,
         name: str,
         build: Callable[[], GenerationService],
-        learner: Callable[[GenerationService], BanditLearner | None] | None = None,
+        learner: Callable[[GenerationService], Background | None] | None = None,
     ) -> None:
         super().__init__(name)
         self._build = build

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from predictors.common.http_errors import install_error_handlers, install_reques
 from predictors.generator.context import ContextAssembler, FeastUserStateReader, NoUserState, UserStateReader
 from predictors.generator.errors import HTTP_STATUS
 from predictors.generator.gateway import LLMGateway
-from predictors.generator.model import TipGenerator
+from predictors.generator.model import Background, TipGenerator
 from predictors.generator.offline_llm import register_offline_provider
 from predictors.generator.registry import PromptRegistry, seed_prompts_dir
 from predictors.generator.sandbox import PromptSandbox
@@ -66,12 +67,26 @@ def build_service(settings: GeneratorSettings) -> GenerationService:
 def learner_factory(settings: GeneratorSettings) -> Any:
     """Builds the learner lazily inside the server's event loop (the reward log opens there)."""
 
-    def make(service: GenerationService) -> BanditLearner | None:
+    def make(service: GenerationService) -> Background | None:
         if settings.reward_db is None:
             return None
         from experiments.reward_log import RewardLog
 
-        return BanditLearner(service.selector.experiments, RewardLog(settings.reward_db))
+        rewards = RewardLog(settings.reward_db)
+        learner = BanditLearner(service.selector.experiments, rewards)
+        if settings.nats_url is None:
+            return learner
+        from predictors.generator.reward_feed import FedLearner, NatsConnection, RewardFeed
+
+        connection = NatsConnection(
+            settings.nats_url,
+            settings.nats_creds_file,
+            settings.nats_tls_ca_file,
+            settings.nats_tls_cert_file,
+            settings.nats_tls_key_file,
+        )
+        since = datetime.now(UTC) - timedelta(hours=settings.reward_replay_hours)
+        return FedLearner(learner, RewardFeed(connection, rewards, since))
 
     return make
 

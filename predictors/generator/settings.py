@@ -33,7 +33,17 @@ class GeneratorSettings(BaseSettings):
     """How stale the prompt registry and experiment file may be: they are re-checked at most this often."""
     experiment_file: Path | None = _LOCAL.root / "experiment.json"
     reward_db: Path | None = _LOCAL.state_db
-    """The reward log bandits learn from; None disables learning (bandits then stay at their prior)."""
+    """The reward log bandits learn from; None disables learning (bandits then stay at their prior). Without
+    ``nats_url`` it is the consumers' state database (local stack); with it, a file of this replica's own."""
+    nats_url: str | None = None
+    """Set in a cluster: follow the ``FEEDBACK`` stream into ``reward_db`` (every replica learns from every
+    reaction). Unset: ``reward_db`` is written by the consumers on the same machine."""
+    nats_creds_file: Path | None = None
+    nats_tls_ca_file: Path | None = None
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
+    reward_replay_hours: float = Field(default=168.0, gt=0.0)
+    """How far back the feed replays at start (the stream keeps 7 days)."""
     default_prompt_version: PromptVersionName | None = Field(
         default=None,
         validation_alias=AliasChoices("DEFAULT_PROMPT_VERSION", "TIPSML_GENERATOR_DEFAULT_PROMPT_VERSION"),

@@ -143,3 +143,57 @@ app.kubernetes.io/component: {{ .component }}
   emptyDir:
     sizeLimit: {{ .Values.tmpSizeLimit }}
 {{- end }}
+
+{{/*
+NATS: the address, and credentials and TLS files from Secrets mounted read-only. The consumers read these as
+TIPSML_NATS_*, the generator (its reward feed) as TIPSML_GENERATOR_NATS_*: pass (dict "root" $ "prefix" ...).
+*/}}
+{{- define "tipsml.natsEnv" -}}
+{{- $nats := .root.Values.connections.nats -}}
+- name: {{ .prefix }}NATS_URL
+  value: {{ $nats.url | quote }}
+{{- if $nats.credentialsSecret }}
+- name: {{ .prefix }}NATS_CREDS_FILE
+  value: /var/run/secrets/tipsml/nats-creds/{{ $nats.credsKey }}
+{{- end }}
+{{- if $nats.tlsSecret }}
+- name: {{ .prefix }}NATS_TLS_CA_FILE
+  value: /var/run/secrets/tipsml/nats-tls/ca.crt
+{{- if $nats.mutualTls }}
+- name: {{ .prefix }}NATS_TLS_CERT_FILE
+  value: /var/run/secrets/tipsml/nats-tls/tls.crt
+- name: {{ .prefix }}NATS_TLS_KEY_FILE
+  value: /var/run/secrets/tipsml/nats-tls/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "tipsml.natsVolumeMounts" -}}
+{{- $nats := .Values.connections.nats -}}
+{{- if $nats.credentialsSecret }}
+- name: nats-creds
+  mountPath: /var/run/secrets/tipsml/nats-creds
+  readOnly: true
+{{- end }}
+{{- if $nats.tlsSecret }}
+- name: nats-tls
+  mountPath: /var/run/secrets/tipsml/nats-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "tipsml.natsVolumes" -}}
+{{- $nats := .Values.connections.nats -}}
+{{- if $nats.credentialsSecret }}
+- name: nats-creds
+  secret:
+    secretName: {{ $nats.credentialsSecret }}
+    defaultMode: 0400
+{{- end }}
+{{- if $nats.tlsSecret }}
+- name: nats-tls
+  secret:
+    secretName: {{ $nats.tlsSecret }}
+    defaultMode: 0400
+{{- end }}
+{{- end }}

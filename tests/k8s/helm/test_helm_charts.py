@@ -268,5 +268,9 @@ def test_every_tipsml_env_is_a_setting_its_deployable_reads(helm: Any, monkeypat
         if cls is GeneratorSettings:
             assert settings.default_prompt_version == "v1" and not settings.seed_default_prompts
             assert str(settings.prompts_dir) == "/etc/tipsml/prompts"
+            # Each replica follows FEEDBACK into a reward log of its own (no shared disk in a cluster).
+            assert settings.nats_url and str(settings.nats_creds_file).startswith("/var/run/secrets/tipsml/")
+            assert settings.reward_db is not None and str(settings.reward_db).startswith("/tmp/")
         if cls is OperatorSettings:
             assert settings.registry_configmap == "tip-generator-prompts" and not settings.standalone
+            assert settings.priority is None  # identical replicas draw distinct priorities at start
