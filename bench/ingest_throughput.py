@@ -7,10 +7,12 @@
 3. end to end: ``python -m streams`` as a subprocess (what ``tipsml up`` runs) consumes the same N events:
    validate, event log (Parquet), state DB (tasks, opens, rewards; SQLite synchronous=FULL), Feast online push,
    ack. Timed from its first delivery to the last ack (start-up, i.e. importing Feast, excluded);
+   Meanwhile the state DB is polled for committed batches not yet pushed: commit -> online lag under load;
 4. freshness: single events published to an idle consumer, timed until their feature value is readable from
    the online store (Feast ``get_online_features`` in this process).
 
-Prints events/s of both, their ratio, the consumer's peak RSS and freshness median / p99.
+Prints events/s of both, their ratio, the consumer's peak RSS, the commit -> online lag under load and
+freshness (idle) median / p99.
 """
 
 from __future__ import annotations
@@ -95,14 +97,36 @@ async def wait_drained(
         await asyncio.sleep(0.02)
 
 
-async def wait_pushed(db: Path) -> float:
-    """Monotonic time at which no committed batch waits for the online push."""
+async def track_pushes(db: Path, drained: asyncio.Event) -> tuple[float, list[float]]:
+    """Poll the state DB every 20 ms while the backlog drains: (time no batch waits for the push, lags).
+
+    A lag is how long a committed batch waited until its values were online, from the first poll that saw it
+    unpushed (so up to 20 ms short): the staleness the pusher adds under load.
+    """
     import sqlite3
 
+    def unpushed() -> set[str]:  # in a worker thread: a busy SQLite file must not stall the event loop
+        if not db.exists():
+            return set()
+        conn = sqlite3.connect(db, timeout=10)
+        try:
+            return {r[0] for r in conn.execute("SELECT batch_id FROM batches WHERE pushed = 0")}
+        except sqlite3.OperationalError:  # schema not created yet
+            return set()
+        finally:
+            conn.close()
+
+    seen: dict[str, float] = {}
+    lags: list[float] = []
     while True:
-        with sqlite3.connect(db, timeout=10) as conn:
-            if conn.execute("SELECT COUNT(*) FROM batches WHERE pushed = 0").fetchone()[0] == 0:
-                return time.perf_counter()
+        waiting = await asyncio.to_thread(unpushed)
+        now = time.perf_counter()
+        for batch in waiting - seen.keys():
+            seen[batch] = now
+        for batch in [b for b in seen if b not in waiting]:
+            lags.append(now - seen.pop(batch))
+        if drained.is_set() and not waiting:
+            return now, lags
         await asyncio.sleep(0.02)
 
 
@@ -155,9 +179,12 @@ async def main(n: int, batch: int, samples: int) -> None:
         try:
             cpu0 = {p: cpu_seconds(p) for p in (proc.pid, server.pid)}
             pusher_cpu0: dict[int, float] = {}
-            first, last = await wait_drained(js, "bench", proc, pusher_cpu0)
             online = os.environ.get("TIPSML_ONLINE_PUSH") != "false"
-            online_done = await wait_pushed(state / "state.db") if online else last
+            drained = asyncio.Event()
+            pushes = asyncio.create_task(track_pushes(state / "state.db", drained)) if online else None
+            first, last = await wait_drained(js, "bench", proc, pusher_cpu0)
+            drained.set()
+            online_done, lags = await pushes if pushes is not None else (last, [])
             acked_s, e2e_s = last - first, online_done - first
             rss = peak_rss_mib(proc.pid)
             kids = children(proc.pid)
@@ -177,6 +204,11 @@ async def main(n: int, batch: int, samples: int) -> None:
 
             written = ds.dataset(state / "events", format="parquet", partitioning="hive").count_rows()
             print(f"event log rows: {written} (published {n})")
+            if lags:
+                lags.sort()
+                p99_lag = lags[min(len(lags) - 1, int(0.99 * len(lags)))]
+                print(f"commit -> online under load ({len(lags)} batches): median {statistics.median(lags) * 1000:.0f}"
+                      f" ms, p99 {p99_lag * 1000:.0f} ms, max {lags[-1] * 1000:.0f} ms")
             if online:
                 lat = sorted(await freshness(server.url, state, samples))
                 p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
