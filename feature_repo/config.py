@@ -60,6 +60,17 @@ def open_store(state_root: Path = DEFAULT_STATE_DIR, **kwargs: Any) -> FeatureSt
     return FeatureStore(config=repo_config(state_root, **kwargs))
 
 
+def open_store_from_yaml(feature_store_yaml: Path) -> FeatureStore:
+    """The store a ``feature_store.yaml`` describes (production: ``feature_store.production.yaml``).
+
+    Feast expands ``${VAR}`` from the environment, so secrets stay out of the file. Its registry must already
+    hold the definitions (``feast apply`` with that file): many pods open one production registry, and
+    applying belongs to the release, not to every process start.
+    """
+    path = feature_store_yaml.resolve()
+    return FeatureStore(repo_path=str(path.parent), fs_yaml_file=path)
+
+
 def apply_definitions(store: FeatureStore) -> None:
     """Register every object of :mod:`feature_repo.definitions` (what ``feast apply`` does)."""
     from feature_repo.definitions import ALL_OBJECTS

@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 
 
 def open_feature_store(settings: ConsumerSettings) -> FeatureStore:
-    """The local-default Feast store under the state root, with the definitions applied."""
+    """The store the consumers push to: ``feast_config`` when set, else the local default (applied)."""
     apply_offline_switches()
-    from feature_repo.config import apply_definitions, open_store
+    from feature_repo.config import apply_definitions, open_store, open_store_from_yaml
 
+    if settings.feast_config is not None:
+        return open_store_from_yaml(settings.feast_config)
     store = open_store(settings.state_dir)
     apply_definitions(store)
     return store
@@ -36,7 +38,9 @@ async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMe
     metrics = metrics or IngestMetrics()
     pusher = None
     if settings.online_push:
-        pusher = OnlinePusher(settings.state_dir, synchronous=settings.sqlite_synchronous)
+        pusher = OnlinePusher(
+            settings.state_dir, feast_config=settings.feast_config, synchronous=settings.sqlite_synchronous
+        )
         pusher.start()
     writer = BatchWriter(settings, on_commit=pusher.notify if pusher else None)
     try:

@@ -63,6 +63,7 @@ class PushCounters:
 
 def _main(
     state_root: str,
+    feast_config: str | None,
     synchronous: str,
     wake: Event,
     stopping: Event,
@@ -80,13 +81,16 @@ def _main(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s online-pusher: %(message)s")
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh at INFO
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
-    from feature_repo.config import apply_definitions, open_store
+    from feature_repo.config import apply_definitions, open_store, open_store_from_yaml
     from streams.online import OnlineWriter
     from streams.state_store import StateStore
 
     root = Path(state_root)
-    store = open_store(root)
-    apply_definitions(store)
+    if feast_config is None:
+        store = open_store(root)
+        apply_definitions(store)
+    else:
+        store = open_store_from_yaml(Path(feast_config))
     writer = OnlineWriter(store)
     state = StateStore(root / "state.db", synchronous=synchronous)
     ready.set()
@@ -155,7 +159,7 @@ def push_round(state: object, writer: object, counters: PushCounters | None = No
 class OnlinePusher:
     """Starts, wakes and stops the pusher process."""
 
-    def __init__(self, state_root: Path, *, synchronous: str = "FULL") -> None:
+    def __init__(self, state_root: Path, *, feast_config: Path | None = None, synchronous: str = "FULL") -> None:
         ctx = mp.get_context("spawn")
         self._wake = ctx.Event()
         self._stopping = ctx.Event()
@@ -169,6 +173,7 @@ class OnlinePusher:
             daemon=True,
             args=(
                 str(state_root.resolve()),
+                None if feast_config is None else str(feast_config.resolve()),
                 synchronous,
                 self._wake,
                 self._stopping,

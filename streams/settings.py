@@ -37,6 +37,11 @@ class ConsumerSettings(BaseSettings):
     max_nak_delay_seconds: float = Field(default=60.0, ge=0)
 
     online_push: bool = Field(default=True, description="Push fresh feature values to the Feast online store.")
+    feast_config: Path | None = Field(
+        default=None,
+        description="A feature_store.yaml to push to (production: feature_repo/feature_store.production.yaml,"
+        " already applied); unset: the local default under state_dir, applied at start.",
+    )
     pusher_start_timeout_seconds: float = Field(
         default=120.0, gt=0, description="How long consumption waits for the online pusher to open the store."
     )
