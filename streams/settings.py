@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.local_state import DEFAULT_STATE_DIR, LocalState
+from streams.topology import StreamLimits
 
 
 class ConsumerSettings(BaseSettings):
@@ -36,6 +37,13 @@ class ConsumerSettings(BaseSettings):
     nak_delay_seconds: float = Field(default=2.0, ge=0, description="First delay of a nak; doubles per delivery.")
     max_nak_delay_seconds: float = Field(default=60.0, ge=0)
 
+    applied_ids_retention_hours: float = Field(
+        default=14 * 24.0,
+        description="How long applied event ids are remembered for idempotency. Longer than anything JetStream"
+        " can still (re)deliver: its 1 h duplicate window and the streams' 7-day max age (a message older than"
+        " that is gone from the stream, so it cannot come back); two max ages leave room for a publisher that"
+        " re-sends an old event with a new stream message.",
+    )
     online_push: bool = Field(default=True, description="Push fresh feature values to the Feast online store.")
     feast_config: Path | None = Field(
         default=None,
@@ -57,6 +65,12 @@ class ConsumerSettings(BaseSettings):
     def _backoff_fits(self) -> ConsumerSettings:
         if len(self.backoff_seconds) >= self.max_deliver:
             raise ValueError("backoff_seconds must have fewer entries than max_deliver")
+        return self
+
+    @model_validator(mode="after")
+    def _retention_outlives_the_streams(self) -> ConsumerSettings:
+        if self.applied_ids_retention_hours * 3600.0 <= StreamLimits().max_age_seconds:
+            raise ValueError("applied_ids_retention_hours must exceed the streams' max age (7 days)")
         return self
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +26,7 @@ from experiments.reward_log import ensure_schema as ensure_reward_schema
 from feature_repo.features import OpenCount, ShownTip, TaskRecord, apply_task_event, local_hour, utc_day
 
 SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS ingested_events (event_id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ingested_events (event_id TEXT PRIMARY KEY, applied_at REAL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS batches (
     batch_id TEXT PRIMARY KEY, files TEXT NOT NULL, affected TEXT NOT NULL, as_of REAL NOT NULL,
     pushed INTEGER NOT NULL DEFAULT 0
@@ -42,6 +43,10 @@ CREATE TABLE IF NOT EXISTS open_counts (
     PRIMARY KEY (user_id, day, local_hour)
 ) WITHOUT ROWID;
 """
+_APPLIED_AT_INDEX: Final = (
+    "CREATE INDEX IF NOT EXISTS ingested_events_applied_at ON ingested_events (applied_at)"
+)
+_PRUNE_CHUNK: Final = 50_000
 _IN_CHUNK: Final = 500
 _T = TypeVar("_T")
 
@@ -92,7 +97,17 @@ class StateStore:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.conn = connect(path, synchronous=synchronous)
         self.conn.executescript(SCHEMA)
+        self._add_applied_at()
         ensure_reward_schema(self.conn)
+
+    def _add_applied_at(self) -> None:
+        """Give databases from before pruning an ``applied_at`` column (old ids count as applied now)."""
+        columns = {r[1] for r in self.conn.execute("PRAGMA table_info(ingested_events)")}
+        if "applied_at" not in columns:
+            with self.transaction() as conn:
+                conn.execute("ALTER TABLE ingested_events ADD COLUMN applied_at REAL")
+                conn.execute("UPDATE ingested_events SET applied_at = ?", (time.time(),))
+        self.conn.execute(_APPLIED_AT_INDEX)
 
     def close(self) -> None:
         """Close the connection."""
@@ -124,7 +139,10 @@ class StateStore:
         """
         affected = Affected()
         with self.transaction() as conn:
-            conn.executemany("INSERT INTO ingested_events (event_id) VALUES (?)", [(e.event_id,) for e in events])
+            now = time.time()
+            conn.executemany(
+                "INSERT INTO ingested_events (event_id, applied_at) VALUES (?, ?)", [(e.event_id, now) for e in events]
+            )
             task_events = [e for e in events if isinstance(e, TaskSynced | TaskCompleted)]
             self._apply_tasks(conn, task_events)
             opens: Counter[tuple[str, str, int]] = Counter(
@@ -320,6 +338,23 @@ class StateStore:
             conn.executemany(
                 "UPDATE batches SET pushed = 1, affected = '' WHERE batch_id = ?", [(b,) for b in batch_ids]
             )
+
+    def prune_applied_ids(self, before: datetime) -> int:
+        """Forget the ids of events applied before ``before``; returns how many (deleted in chunks).
+
+        Each chunk is its own short transaction, so a large first prune never holds up a batch for long.
+        """
+        total = 0
+        while True:
+            with self.transaction() as conn:
+                n = conn.execute(
+                    "DELETE FROM ingested_events WHERE event_id IN"
+                    " (SELECT event_id FROM ingested_events WHERE applied_at < ? LIMIT ?)",
+                    (before.timestamp(), _PRUNE_CHUNK),
+                ).rowcount
+            total += n
+            if n < _PRUNE_CHUNK:
+                return total
 
     def count_ingested(self) -> int:
         """How many distinct events were applied."""

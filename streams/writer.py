@@ -17,10 +17,12 @@ interrupted before step 3 are redelivered and written again; unpushed batches ar
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from streams import event_log
 from streams.errors import RecoveryError, WriteError
@@ -30,6 +32,8 @@ from streams.settings import ConsumerSettings
 from streams.state_store import StateStore
 
 log = logging.getLogger(__name__)
+
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,18 @@ class BatchWriter:
         self.event_log_dir.mkdir(parents=True, exist_ok=True)
         self.state = StateStore(state.state_db, synchronous=settings.sqlite_synchronous)
         self.on_commit = on_commit
+        self.applied_ids_retention = timedelta(hours=settings.applied_ids_retention_hours)
+        self.next_prune = 0.0  # monotonic; the first batch prunes what a long-running store accumulated
+
+    def prune(self) -> int:
+        """Forget applied event ids older than the retention (see ``ConsumerSettings``); at most hourly."""
+        if time.monotonic() < self.next_prune:
+            return 0
+        self.next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
+        n = self.state.prune_applied_ids(datetime.now(UTC) - self.applied_ids_retention)
+        if n:
+            log.info("forgot %d applied event ids older than %s", n, self.applied_ids_retention)
+        return n
 
     def close(self) -> None:
         """Close the state database."""
@@ -85,4 +101,9 @@ class BatchWriter:
             raise WriteError(f"batch of {len(batch)} events not written: {type(e).__name__}: {e}") from e
         if self.on_commit is not None:
             self.on_commit()
+        try:
+            self.prune()
+        except sqlite3.Error as e:  # the batch is durable; pruning is retried with the next one
+            self.next_prune = 0.0
+            log.warning("pruning applied event ids failed: %s", e)
         return WriteResult(len(fresh), len(batch) - len(fresh), time.perf_counter() - started)
