@@ -65,10 +65,14 @@ user_activity = FeatureView(
         Field(name="user_like_rate_30d", dtype=Float64),
         Field(name="user_open_tasks", dtype=Int64),
         Field(name="user_completed_7d", dtype=Int64),
+        Field(name="user_category_tasks_30d", dtype=String),
     ],
     source=user_activity_push,
     online=True,
-    description="Completion rate, preferred hour, active days, tip volume, like rate (7/30-day windows).",
+    description=(
+        "Completion rate, preferred hour, active days, tip volume, like rate, tasks per category "
+        "(7/30-day windows)."
+    ),
 )
 
 tip_stats = FeatureView(

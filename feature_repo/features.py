@@ -10,11 +10,13 @@ Everything here is pure: no I/O, no clock (``as_of`` is always passed in).
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 
 from contracts.enums import TaskCategory, TaskPriority, TaskStatus
@@ -32,6 +34,7 @@ USER_ACTIVITY_FEATURES: Final = (
     "user_like_rate_30d",
     "user_open_tasks",
     "user_completed_7d",
+    "user_category_tasks_30d",
 )
 TIP_STATS_FEATURES: Final = ("tip_impressions", "tip_positives", "tip_like_rate_smoothed", "tip_category")
 AFFINITY_FEATURES: Final = ("uc_impressions", "uc_positives", "uc_completions_30d", "uc_affinity")
@@ -53,8 +56,15 @@ MODEL_FEATURES: Final[tuple[str, ...]] = (
     "tenure",
     "streak",
     "notifications_on",
+    "tasks_30d",
+    "category_task_lift",
 )
 """Ordered model input columns: the outputs of the ``scoring_inputs`` on-demand view (all Float64)."""
+
+N_CATEGORIES: Final = len(TaskCategory)
+_CATEGORY_VALUES: Final = frozenset(c.value for c in TaskCategory)
+TASK_PRIOR: Final = 1.0
+"""Pseudo-tasks per category in :func:`category_task_lift`: a user without tasks is neutral (lift 0)."""
 
 PRIOR_LIKE_RATE: Final = 0.2
 """Population like rate the smoothed rates shrink towards."""
@@ -170,10 +180,11 @@ def smoothed_rate(positives: int, impressions: int) -> float:
 
 def user_activity(
     tasks: Iterable[TaskRecord], opens: Iterable[OpenCount], shown: Iterable[ShownTip], as_of: datetime
-) -> dict[str, float | int | None]:
+) -> dict[str, float | int | str | None]:
     """The ``user_activity`` feature values of one user as of ``as_of`` (rows after it are ignored)."""
     d30, d7 = as_of - timedelta(days=30), as_of - timedelta(days=7)
     created = done = open_now = completed_7d = 0
+    per_category: Counter[str] = Counter()
     for t in tasks:
         if t.first_seen_at > as_of:
             continue
@@ -181,6 +192,7 @@ def user_activity(
         if t.first_seen_at >= d30:
             created += 1
             done += completed
+            per_category[t.category.value] += 1
         if completed and t.completed_at is not None and t.completed_at >= d7:
             completed_7d += 1
         if t.status in OPEN_STATUSES and t.updated_at <= as_of:
@@ -207,7 +219,49 @@ def user_activity(
         "user_like_rate_30d": positive_30d / shown_30d if shown_30d else None,
         "user_open_tasks": open_now,
         "user_completed_7d": completed_7d,
+        "user_category_tasks_30d": encode_category_counts(per_category),
     }
+
+
+def encode_category_counts(counts: Mapping[str, int]) -> str:
+    """``{"category": tasks}`` as compact JSON with sorted keys: one stable string value per user.
+
+    One field rather than one per category keeps a user's online row (and each push) small.
+    """
+    return json.dumps({k: counts[k] for k in sorted(counts) if counts[k] > 0}, separators=(",", ":"))
+
+
+@lru_cache(maxsize=4096)
+def decode_category_counts(text: str | None) -> dict[str, int]:
+    """Inverse of :func:`encode_category_counts`; None, empty or malformed text reads as no tasks.
+
+    Cached: serving decodes the same user's value once per candidate. Callers must not mutate the result.
+    """
+    if not text:
+        return {}
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): int(v) for k, v in raw.items() if isinstance(v, int | float) and v > 0}
+
+
+def category_task_lift(counts: Mapping[str, int], category: str | None) -> float:
+    """How over-represented ``category`` is among the user's recent tasks: log of its share times K.
+
+    People write tasks where their interests lie, so the share of a category in their own task list is
+    evidence of how they will take a tip of that category, even before any tip of it was shown. The share
+    is smoothed by :data:`TASK_PRIOR` pseudo-tasks per category, so it is 0 for a user without tasks or an
+    unknown category, positive above an even spread and negative below it.
+    """
+    if not category or category not in _CATEGORY_VALUES:
+        return 0.0
+    total = sum(counts.values())
+    share = (counts.get(category, 0) + TASK_PRIOR) / (total + TASK_PRIOR * N_CATEGORIES)
+    return math.log(share * N_CATEGORIES)
+
 
 
 def tip_stats(impressions: int, positives: int, category: TaskCategory | str | None) -> dict[str, float | int | str]:
@@ -280,6 +334,9 @@ def scoring_inputs(row: Mapping[str, object]) -> dict[str, float]:
     completion = _num(row.get("completion_rate_30d"), _num(row.get("user_completion_rate_30d"), 0.5))
     like = _num(row.get("like_rate_30d"), _num(row.get("user_like_rate_30d"), PRIOR_LIKE_RATE))
     affinity = _num(row.get("uc_affinity"), PRIOR_LIKE_RATE)
+    encoded = row.get("user_category_tasks_30d")
+    task_counts = decode_category_counts(encoded if isinstance(encoded, str) else None)
+    category = row.get("tip_category")
     return {
         "completion_rate": completion,
         "like_rate": like,
@@ -296,6 +353,8 @@ def scoring_inputs(row: Mapping[str, object]) -> dict[str, float]:
         "tenure": _num(row.get("tenure_days"), 0.0),
         "streak": _num(row.get("streak_days"), 0.0),
         "notifications_on": _num(row.get("notifications_enabled"), 0.0),
+        "tasks_30d": float(sum(task_counts.values())),
+        "category_task_lift": category_task_lift(task_counts, category if isinstance(category, str) else None),
     }
 
 

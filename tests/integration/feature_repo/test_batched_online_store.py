@@ -34,6 +34,7 @@ PUSHES = [
                 "user_like_rate_30d": [None, 0.25, 0.0],
                 "user_open_tasks": [1, 0, 7],
                 "user_completed_7d": [0, 4, 2],
+                "user_category_tasks_30d": ['{"work":2}', "{}", None],
                 "event_timestamp": [TS] * 3,
             }
         ),
@@ -88,6 +89,7 @@ PUSHES = [
                 "user_like_rate_30d": [0.5],
                 "user_open_tasks": [0],
                 "user_completed_7d": [1],
+                "user_category_tasks_30d": ['{"home":1,"work":2}'],
                 "event_timestamp": [LATER],
             }
         ),
@@ -139,7 +141,7 @@ def test_batched_store_writes_the_rows_and_values_of_the_stock_store(tmp_path: P
 
     rows = table_rows(batched)
     assert rows == table_rows(stock)
-    assert len(rows["user_activity"]) == 3 * 7 and len(rows["user_category_affinity"]) == 2 * 4
+    assert len(rows["user_activity"]) == 3 * 8 and len(rows["user_category_affinity"]) == 2 * 4
     got = online_values(batched)
     assert got == online_values(stock)
     assert got["user_activity"]["user_preferred_hour"] == [10, None, 23, None]

@@ -25,6 +25,7 @@ ACTIVITY = {
     "user_like_rate_30d": 0.5,
     "user_open_tasks": 2,
     "user_completed_7d": 1,
+    "user_category_tasks_30d": '{"home":1,"work":3}',
 }
 TIP = {"tip_impressions": 40, "tip_positives": 10, "tip_like_rate_smoothed": 0.24, "tip_category": "work"}
 AFFINITY = {"uc_impressions": 5, "uc_positives": 3, "uc_completions_30d": 2, "uc_affinity": 0.33}

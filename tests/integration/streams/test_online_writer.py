@@ -27,6 +27,7 @@ FRAMES = {
                 "user_like_rate_30d": None,
                 "user_open_tasks": 1,
                 "user_completed_7d": 0,
+                "user_category_tasks_30d": '{"work":1}',
             },
             {
                 "user_id": "u2",
@@ -37,6 +38,7 @@ FRAMES = {
                 "user_like_rate_30d": 0.25,
                 "user_open_tasks": 0,
                 "user_completed_7d": 4,
+                "user_category_tasks_30d": "{}",
             },
         ]
     ),

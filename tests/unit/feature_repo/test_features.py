@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from datetime import UTC, date, datetime, timedelta
 
 from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
@@ -16,6 +17,9 @@ from feature_repo.features import (
     TaskRecord,
     apply_task_event,
     category_affinity,
+    category_task_lift,
+    decode_category_counts,
+    encode_category_counts,
     local_hour,
     scoring_inputs,
     scoring_inputs_batch,
@@ -159,9 +163,28 @@ def test_user_activity_windows() -> None:
         "user_like_rate_30d": 0.5,
         "user_open_tasks": 1,
         "user_completed_7d": 1,
+        "user_category_tasks_30d": '{"work":2}',
     }
     empty = user_activity([], [], [], NOW)
     assert empty["user_completion_rate_30d"] is None and empty["user_preferred_hour"] is None
+    assert empty["user_category_tasks_30d"] == "{}"
+
+
+def test_category_counts_round_trip_and_bad_values_read_as_none() -> None:
+    text = encode_category_counts({"work": 3, "home": 1, "health": 0})
+    assert text == '{"home":1,"work":3}'
+    assert decode_category_counts(text) == {"home": 1, "work": 3}
+    for bad in (None, "", "not json", "[1, 2]", '{"work": "x"}'):
+        assert decode_category_counts(bad) == {}
+
+
+def test_category_task_lift_is_neutral_without_evidence_and_follows_the_share() -> None:
+    assert category_task_lift({}, "work") == 0.0
+    assert category_task_lift({"work": 9}, "") == 0.0 and category_task_lift({"work": 9}, "nope") == 0.0
+    mostly_work = {"work": 9, "home": 1}
+    assert category_task_lift(mostly_work, "work") > 0 > category_task_lift(mostly_work, "finance")
+    # (9 + 1) / (10 + 8) of the tasks against an even 1/8.
+    assert abs(category_task_lift(mostly_work, "work") - math.log(10 / 18 * 8)) < 1e-12
 
 
 def test_smoothed_rates() -> None:
@@ -220,8 +243,18 @@ def test_scoring_inputs_prefers_profile_and_fills_defaults() -> None:
     assert list(x) == list(MODEL_FEATURES)
     assert x["completion_rate"] == 0.9 and x["like_rate"] == 0.4 and x["hour_preferred"] == 7.0
     assert abs(x["affinity_lift"] - 0.1) < 1e-12 and x["notifications_on"] == 1.0 and x["tip_impressions_log"] == 0.0
+    assert x["tasks_30d"] == 0.0 and x["category_task_lift"] == 0.0
     batch = scoring_inputs_batch({k: [v, None] for k, v in row.items()})
     assert batch["completion_rate"] == [0.9, 0.5]
+
+
+def test_scoring_inputs_reads_the_tips_category_in_the_users_task_mix() -> None:
+    row = {"user_category_tasks_30d": '{"health":1,"work":5}', "tip_category": "health"}
+    x = scoring_inputs(row)
+    assert x["tasks_30d"] == 6.0
+    assert x["category_task_lift"] == category_task_lift({"health": 1, "work": 5}, "health")
+    work = scoring_inputs({**row, "tip_category": "work"})["category_task_lift"]
+    assert work > x["category_task_lift"]
 
 
 def test_replay_matches_the_rules_and_dedupes() -> None:
