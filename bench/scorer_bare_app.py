@@ -1,8 +1,9 @@
 """Baseline for the scorer bench: a bare FastAPI app around the SAME scoring service (model + Feast read).
 
 Run as ``python -m bench.scorer_bare_app --port N`` with the scorer's ``TIPSML_*`` settings. One uvicorn
-worker, access log off, log level WARNING, the same event-loop choice as KServe (``auto``): the only
-difference from the KServe server is KServe itself (its middleware, data plane and V1 handler).
+worker, access log off, log level WARNING, the same event loop (``event_loop``), the same place for the
+feature read and scoring (``predict_in``: on the loop for SQLite) and the same start-up heap freeze as the
+KServe server: the only difference is KServe itself (its middleware, data plane and V1 handler).
 """
 
 from __future__ import annotations
@@ -18,19 +19,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from contracts.runtime import apply_offline_switches
+from predictors.scorer.settings import ScorerSettings
 
 
-def build_app() -> FastAPI:
+def build_app(settings: ScorerSettings) -> FastAPI:
     """FastAPI app with the V1 predict route and readiness, over the scorer's own service."""
     from predictors.common.http_errors import install_error_handlers
     from predictors.scorer.errors import HTTP_STATUS
     from predictors.scorer.requests import parse_v1
     from predictors.scorer.server import build_service, freeze_startup_heap
-    from predictors.scorer.settings import ScorerSettings
+    from predictors.scorer.service import runs_in_loop
 
-    settings = ScorerSettings()
     service = build_service(settings)
     service.probe()
+    in_loop = runs_in_loop(settings.predict_in, service.source)
 
     @asynccontextmanager
     async def same_executor_as_kserve(_: FastAPI) -> AsyncIterator[None]:
@@ -49,7 +51,10 @@ def build_app() -> FastAPI:
     @app.post("/v1/models/tip-scorer:predict")
     async def predict(request: Request) -> JSONResponse:
         body = parse_v1(await request.body(), settings.max_candidates)
-        out = await asyncio.get_running_loop().run_in_executor(None, service.score_v1, body)
+        if in_loop:
+            out = service.score_v1(body)
+        else:
+            out = await asyncio.get_running_loop().run_in_executor(None, service.score_v1, body)
         return JSONResponse(out)
 
     return app
@@ -62,8 +67,15 @@ def main() -> None:
     apply_offline_switches()
     import uvicorn
 
+    settings = ScorerSettings()
     uvicorn.run(
-        build_app(), host="127.0.0.1", port=args.port, workers=1, log_level="warning", access_log=False, loop="auto"
+        build_app(settings),
+        host="127.0.0.1",
+        port=args.port,
+        workers=1,
+        log_level="warning",
+        access_log=False,
+        loop=settings.event_loop,
     )
 
 

@@ -52,60 +52,72 @@ def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0)
     apply_definitions(store)
     now = datetime.now(UTC)
     nu, nt = len(users), len(tips)
-    store.write_to_online_store(
+
+    def write(view: str, columns: dict[str, object]) -> None:
+        """Write ``columns``; a feature of the view not given gets synthetic values of its dtype."""
+        n = len(columns["event_timestamp"])  # type: ignore[arg-type]
+        for field in store.get_feature_view(view).features:
+            if field.name not in columns:
+                columns[field.name] = _synthetic(rng, field.dtype, n)
+        store.write_to_online_store(view, pd.DataFrame(columns))
+
+    write(
         "user_activity",
-        pd.DataFrame(
-            {
-                "user_id": users,
-                "user_completion_rate_30d": rng.uniform(0, 1, nu),
-                "user_preferred_hour": rng.integers(0, 24, nu),
-                "user_active_days_30d": rng.integers(0, 31, nu),
-                "user_tip_volume_7d": rng.integers(0, 30, nu),
-                "user_like_rate_30d": rng.uniform(0, 1, nu),
-                "user_open_tasks": rng.integers(0, 20, nu),
-                "user_completed_7d": rng.integers(0, 20, nu),
-                "event_timestamp": [now] * nu,
-            }
-        ),
+        {
+            "user_id": users,
+            "user_completion_rate_30d": rng.uniform(0, 1, nu),
+            "user_preferred_hour": rng.integers(0, 24, nu),
+            "user_active_days_30d": rng.integers(0, 31, nu),
+            "user_tip_volume_7d": rng.integers(0, 30, nu),
+            "user_like_rate_30d": rng.uniform(0, 1, nu),
+            "user_open_tasks": rng.integers(0, 20, nu),
+            "user_completed_7d": rng.integers(0, 20, nu),
+            "event_timestamp": [now] * nu,
+        },
     )
     impressions = rng.integers(0, 500, nt)
     positives = (impressions * rng.uniform(0, 0.6, nt)).astype(np.int64)
-    store.write_to_online_store(
+    write(
         "tip_stats",
-        pd.DataFrame(
-            {
-                "tip_id": tips,
-                "tip_impressions": impressions,
-                "tip_positives": positives,
-                "tip_like_rate_smoothed": (positives + 2.0) / (impressions + 10.0),
-                "tip_category": [CATEGORIES[i % len(CATEGORIES)] for i in range(nt)],
-                "event_timestamp": [now] * nt,
-            }
-        ),
+        {
+            "tip_id": tips,
+            "tip_impressions": impressions,
+            "tip_positives": positives,
+            "tip_like_rate_smoothed": (positives + 2.0) / (impressions + 10.0),
+            "tip_category": [CATEGORIES[i % len(CATEGORIES)] for i in range(nt)],
+            "event_timestamp": [now] * nt,
+        },
     )
     pairs = [(u, c) for u in users for c in CATEGORIES]
     n = len(pairs)
     uc_imp = rng.integers(0, 50, n)
     uc_pos = (uc_imp * rng.uniform(0, 0.8, n)).astype(np.int64)
-    store.write_to_online_store(
+    write(
         "user_category_affinity",
-        pd.DataFrame(
-            {
-                "user_id": [u for u, _ in pairs],
-                "category": [c for _, c in pairs],
-                "uc_impressions": uc_imp,
-                "uc_positives": uc_pos,
-                "uc_completions_30d": rng.integers(0, 10, n),
-                "uc_affinity": (uc_pos + 2.0) / (uc_imp + 10.0),
-                "event_timestamp": [now] * n,
-            }
-        ),
+        {
+            "user_id": [u for u, _ in pairs],
+            "category": [c for _, c in pairs],
+            "uc_impressions": uc_imp,
+            "uc_positives": uc_pos,
+            "uc_completions_30d": rng.integers(0, 10, n),
+            "uc_affinity": (uc_pos + 2.0) / (uc_imp + 10.0),
+            "event_timestamp": [now] * n,
+        },
     )
 
 
-def train_and_register(
-    root: Path, *, rows: int = 2000, seed: int = 0, alias: str = "champion"
-) -> tuple[str, str]:
+def _synthetic(rng: np.random.Generator, dtype: object, n: int) -> object:
+    """Values for a feature this world does not know by name (one added to a view later): by dtype."""
+    from feast.types import Float32, Float64, Int32, Int64
+
+    if dtype in (Float32, Float64):
+        return rng.uniform(0, 1, n)
+    if dtype in (Int32, Int64):
+        return rng.integers(0, 20, n)
+    return [None] * n
+
+
+def train_and_register(root: Path, *, rows: int = 2000, seed: int = 0, alias: str = "champion") -> tuple[str, str]:
     """Train a small LightGBM model over ``MODEL_FEATURES`` on synthetic rows; register it; set ``alias``.
 
     Returns (tracking URI, version). The label depends on tip like rate, affinity and completion rate, so
@@ -172,9 +184,7 @@ def build_world(root: Path, *, n_users: int = 50, n_tips: int = 200, seed: int =
         tracking_uri=uri,
         registry_uri=uri,
     )
-    return ScorerWorld(
-        root=root, tracking_uri=uri, model_dir=model_dir, version=version, users=users, tips=tips
-    )
+    return ScorerWorld(root=root, tracking_uri=uri, model_dir=model_dir, version=version, users=users, tips=tips)
 
 
 @dataclass
@@ -207,9 +217,7 @@ class ScorerProcess:
         stop_pid(self.pid)
 
 
-def spawn_scorer(
-    world: ScorerWorld, workdir: Path, *, wait_ready: bool = True, **settings: str
-) -> ScorerProcess:
+def spawn_scorer(world: ScorerWorld, workdir: Path, *, wait_ready: bool = True, **settings: str) -> ScorerProcess:
     """Start the scorer on a free port with ``TIPSML_*`` settings for ``world``; wait until it is ready."""
     port = free_port()
     env = {

@@ -14,6 +14,9 @@ tip stats, user x category affinity, keyed by the tip's category) and the reques
   view. A test asserts both give identical rows for known and unknown users, with and without profile
   features, so the fast path cannot drift from Feast's.
 
+Tip stats may come from a short-lived in-memory copy (``tip_stats_cache``, at most ``tip_stats_ttl_s``
+old, see :mod:`predictors.scorer.feature_cache`); user and user x category rows are always read.
+
 Cold start: an unknown user or tip has no rows, so its values are null and ``scoring_inputs`` fills the
 defaults documented in :mod:`feature_repo.features` (completion rate 0.5, like rate and affinity the
 population prior 0.2, preferred hour -1, counts 0). The request's ``profile_features`` win where sent.
@@ -33,6 +36,7 @@ import numpy as np
 
 from contracts.profile import PROFILE_FEATURES, ProfileFeatures
 from predictors.scorer.errors import FeatureStoreUnavailableError
+from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.model_store import Matrix
 
 FEATURE_SERVICE: Final = "tip_scoring"
@@ -81,6 +85,7 @@ class FeastFeatureSource:
         *,
         transform: Transform = "in_process",
         cache: CategoryCache | None = None,
+        tip_stats_cache: TtlCache[tuple[str, ...], dict[str, object]] | None = None,
     ) -> None:
         from feature_repo.features import scoring_inputs_batch
 
@@ -89,8 +94,16 @@ class FeastFeatureSource:
         self._transform = transform
         self._batch = scoring_inputs_batch
         self._cache = cache or CategoryCache()
+        self._tip_stats = tip_stats_cache
         self._service: Any = None
         self._views: list[tuple[Any, list[str]]] = []
+
+    @property
+    def local(self) -> bool:
+        """True when the online store is an SQLite file read in this process: a read is CPU, not a wait."""
+        from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
+        return isinstance(self._store.config.online_store, SqliteOnlineStoreConfig)
 
     def _resolve(self) -> tuple[Any, list[tuple[Any, list[str]]]]:
         """The feature service and its plain views with the features it takes from each (registry, once).
@@ -149,9 +162,7 @@ class FeastFeatureSource:
         for view, features in views:
             join_keys = [c.name for c in view.entity_columns]
             per_row = list(zip(*(keys[k] for k in join_keys), strict=True))
-            unique = list(dict.fromkeys(per_row))
-            read = self._online_read(view, join_keys, unique, features)
-            by_key = dict(zip(unique, read, strict=True))
+            by_key = self._values(view, join_keys, list(dict.fromkeys(per_row)), features)
             for f in features:
                 columns[f] = [by_key[k].get(f) for k in per_row]
             if view.name == CATEGORY_VIEW:
@@ -160,6 +171,20 @@ class FeastFeatureSource:
             columns[name] = [sent.get(name)] * n
         inputs = self._batch(columns)
         return np.array([inputs[f] for f in self._features], dtype=np.float64).T.reshape(n, len(self._features))
+
+    def _values(
+        self, view: Any, join_keys: list[str], keys: list[tuple[str, ...]], features: list[str]
+    ) -> dict[tuple[str, ...], dict[str, object]]:
+        """Values per key: tip stats through the short-lived cache when one is set, other views fresh."""
+        cache = self._tip_stats if view.name == CATEGORY_VIEW else None
+        if cache is None:
+            return dict(zip(keys, self._online_read(view, join_keys, keys, features), strict=True))
+        found, missing = cache.get_many(keys)
+        if missing:
+            fresh = list(zip(missing, self._online_read(view, join_keys, missing, features), strict=True))
+            cache.put_many(fresh)
+            found.update(fresh)
+        return found
 
     def _online_read(
         self, view: Any, join_keys: list[str], keys: list[tuple[str, ...]], features: list[str]

@@ -1,8 +1,10 @@
 """``tip-scorer`` as a KServe custom predictor (V1 ``instances`` with Feast features, V2 feature tensors).
 
 KServe calls ``healthy()`` for readiness AND before every predict, so it is cheap: a flag, plus at most one
-feature-store probe per ``feature_probe_interval_s`` while the store is marked down. Scoring runs in the
-loop's executor so a feature read never blocks the event loop.
+feature-store probe per ``feature_probe_interval_s`` while the store is marked down. A request's feature
+read and scoring run on the event loop when the online store is SQLite in this process (~1 ms of CPU that
+holds the GIL wherever it runs; a thread hand-off doubled the CPU per request), and in the scorer's thread
+pool for a network store, whose reads wait (``ScorerSettings.predict_in``).
 """
 
 from __future__ import annotations
@@ -12,19 +14,22 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import kserve
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
 from predictors.scorer.errors import ScorerNotReadyError
 from predictors.scorer.requests import parse_v1, parse_v2
-from predictors.scorer.service import ScoringService
+from predictors.scorer.service import ScoringService, runs_in_loop
 from predictors.scorer.settings import ScorerSettings
 
 log = logging.getLogger(__name__)
 
 SCORE_OUTPUT = "score"
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 
 class TipScorer(kserve.Model):  # type: ignore[misc]
@@ -36,12 +41,25 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
         self._build = build
         self.service: ScoringService | None = None
         self._last_probe = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+
+    async def _run(self, fn: Callable[[_A], _R], arg: _A) -> _R:
+        """``fn(arg)`` on the loop when the store is local (``predict_in``), else in the scorer's own pool.
+
+        Its own pool, not the loop's default executor: ``ModelServer`` sizes its executor on a loop that
+        ``asyncio.run`` then replaces, so ``max_asyncio_workers`` never reaches the running loop.
+        """
+        if self._executor is None:
+            return fn(arg)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, arg)
 
     def load(self) -> bool:
         """Load the model and open the feature store once; later calls (KServe retries) are no-ops."""
         if self.service is None:
             self.service = self._build()
             self.service.probe()
+            if not runs_in_loop(self.settings.predict_in, self.service.source):
+                self._executor = ThreadPoolExecutor(self.settings.executor_threads, thread_name_prefix="scorer")
         self.ready = True
         return True
 
@@ -71,10 +89,9 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
     ) -> dict[str, Any] | InferResponse:
         """V1: validate, read features, rank. V2: score the feature tensors as sent."""
         service = self._service()
-        loop = asyncio.get_running_loop()
         if isinstance(payload, InferRequest):
             rows = parse_v2(payload.inputs, service.model.feature_names, self.settings.max_candidates)
-            scores = await loop.run_in_executor(None, service.score_rows, rows)
+            scores = await self._run(service.score_rows, rows)
             out = InferOutput(name=SCORE_OUTPUT, shape=[len(scores)], datatype="FP64", data=scores.tolist())
             return InferResponse(
                 response_id=payload.id or uuid.uuid4().hex,
@@ -83,7 +100,7 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
                 model_version=service.model.version,
             )
         request = parse_v1(payload, self.settings.max_candidates)
-        return await loop.run_in_executor(None, service.score_v1, request)
+        return await self._run(service.score_v1, request)
 
     def get_input_types(self) -> list[dict[str, Any]]:
         """V2 metadata: one FP64 column per model feature, in the order a ``features`` matrix uses."""

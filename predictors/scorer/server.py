@@ -1,13 +1,19 @@
 """Wire settings into a running ``kserve.ModelServer``: build the scoring service, quiet logs, map errors.
 
-Server choices (see bench/scorer_load.py for the figures behind them):
+Server choices (bench/scorer_load.py prints the figures behind them; the module docs of
+:mod:`predictors.scorer.settings` say what each setting does):
 
 * ``enable_grpc=False``: the recommender speaks REST V1; a gRPC server is a second port and thread pool for
   nobody.
 * ``enable_latency_logging=False`` and KServe/uvicorn loggers at WARNING (``TIPSML_LOG_LEVEL``): at INFO
   KServe writes four lines per request (access, timing middleware, latency trace), its main cost.
-* one worker: the model lives in the process; scale with replicas.
-* ``max_asyncio_workers=TIPSML_EXECUTOR_THREADS`` (2): the executor that runs feature reads and scoring.
+* one worker: the model lives in the process; scale with replicas. KServe's ``workers > 1`` spawns fresh
+  interpreters that re-import ``kserve.model_server`` (our error table would be missing) and pickle the
+  model with its open feature store; on 2 cores shared with the load generator it would gain nothing.
+* feature read and scoring on the event loop for the local SQLite store (``predict_in=auto``): ~1 ms of
+  GIL-bound CPU either way, and handing it to a thread cost 1.7 ms of extra CPU per request.
+* uvloop (``event_loop``), the loop uvicorn picks for a bare app.
+* a 1 s in-memory copy of tip stats (``tip_stats_ttl_s``, :mod:`predictors.scorer.feature_cache`).
 * ``gc.freeze()`` after loading: Feast, MLflow, KServe and LightGBM leave ~330k objects on the heap, and every
   full collection walked them, stalling all requests for 100-400 ms (the bench's p99.9); frozen, they are
   never scanned again.
@@ -15,6 +21,7 @@ Server choices (see bench/scorer_load.py for the figures behind them):
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import warnings
@@ -22,6 +29,7 @@ from typing import Any
 
 from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
 from predictors.scorer.errors import HTTP_STATUS
+from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.features import FeastFeatureSource
 from predictors.scorer.metrics import ScorerMetrics
 from predictors.scorer.model import TipScorer
@@ -59,7 +67,17 @@ def build_service(settings: ScorerSettings) -> ScoringService:
         version=settings.model_version,
         threads=settings.predict_threads,
     )
-    source = FeastFeatureSource(open_feature_store(settings), MODEL_FEATURES, transform=settings.feature_transform)
+    tip_stats = (
+        TtlCache[tuple[str, ...], dict[str, object]](settings.tip_stats_ttl_s, settings.tip_stats_cache_size)
+        if settings.tip_stats_ttl_s > 0
+        else None
+    )
+    source = FeastFeatureSource(
+        open_feature_store(settings),
+        MODEL_FEATURES,
+        transform=settings.feature_transform,
+        tip_stats_cache=tip_stats,
+    )
     return ScoringService(model, source, ScorerMetrics.bind(model.version, metrics_role(settings)))
 
 
@@ -73,6 +91,20 @@ def quiet_logs(level: str) -> None:
     """Set KServe's and uvicorn's loggers (configured by ``ModelServer``) and ours to ``level``."""
     for name in (*NOISY_LOGGERS, "predictors"):
         logging.getLogger(name).setLevel(level)
+
+
+def use_event_loop(kind: str) -> None:
+    """Make ``asyncio.run`` (which ``ModelServer.start`` calls) create a ``kind`` loop.
+
+    ``ModelServer`` also asks for the current loop before that to set its executor, which uvloop's policy
+    does not create on demand: give it one (that loop is never run).
+    """
+    if kind != "uvloop":
+        return
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def serve(settings: ScorerSettings) -> None:
@@ -97,5 +129,6 @@ def serve(settings: ScorerSettings) -> None:
     quiet_logs(settings.log_level)
     install_error_handlers(app, HTTP_STATUS)
     install_request_validation_handler(app)
+    use_event_loop(settings.event_loop)
     freeze_startup_heap()
     server.start([scorer])

@@ -33,6 +33,16 @@ class FeatureSource(Protocol):
         """A cheap read that raises ``FeatureStoreUnavailableError`` when the store cannot be read."""
         ...
 
+    @property
+    def local(self) -> bool:
+        """True when a read is in-process CPU work (SQLite), False when it waits on a network store."""
+        ...
+
+
+def runs_in_loop(mode: str, source: FeatureSource) -> bool:
+    """Whether requests are served on the event loop (``ScorerSettings.predict_in``, ``auto`` resolved)."""
+    return mode == "loop" or (mode == "auto" and source.local)
+
 
 class ScoringService:
     """A loaded model plus a feature source; tracks whether the feature store last answered."""

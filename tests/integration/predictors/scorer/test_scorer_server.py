@@ -207,3 +207,17 @@ def test_shadow_role_has_no_side_effects(start_scorer: StartScorer, world_copy: 
     assert 'role="shadow"' in shadow.get("/metrics").text
     shadow.stop()
     assert _snapshot(world_copy.root) == before
+
+
+def test_executor_mode_without_tip_stats_copy_scores_like_the_default(
+    start_scorer: StartScorer, alias_server: ScorerProcess, world: ScorerWorld
+) -> None:
+    """The speed settings change where the work runs and how often tip stats are read, never the answer."""
+    plain = start_scorer(world, predict_in="executor", tip_stats_ttl_s="0", event_loop="asyncio")
+    for user in (world.users[4], "never-seen"):
+        body = v1_body(world, user=user, profile_features={"tenure_days": 30})
+        a, b = plain.post(PREDICT, body), alias_server.post(PREDICT, body)
+        assert a.status_code == b.status_code == 200, a.text
+        assert a.json()["predictions"][0]["scores"] == b.json()["predictions"][0]["scores"]
+    bad = plain.post(PREDICT, {"instances": [{"user_id": "u", "candidates": []}]})
+    assert bad.status_code == 400 and "instances.0.candidates" in bad.json()["error"]
