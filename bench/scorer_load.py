@@ -6,17 +6,22 @@ measured from that scheduled time, so a stalled server shows up as latency inste
 (NOT a shared httpx.AsyncClient, whose pool stalls requests on its own; DESIGN.md). Saturation: closed
 loop, ``--workers`` concurrent clients back to back for ``--saturation-s`` seconds.
 
+The client runs on the same 2 cores as the servers. Its own stalls would be charged to the server, so its
+start-up heap (Feast, MLflow, pandas: it builds the world) is frozen and its garbage collector is off
+during each timed phase (collected between phases); the pauses it had anyway are printed.
+
 Each request: one user (5% unknown: cold start), 20 candidate tips, some profile features; the server reads
 Feast online features (SQLite) for every request and scores with a LightGBM model registered in MLflow.
 
-    .venv/bin/python -m bench.scorer_load                  # 100/200/400 req/s for 60 s each
-    .venv/bin/python -m bench.scorer_load --duration 20    # shorter
+    .venv/bin/python -m bench.scorer_load                 # 100/200/400 req/s for 60 s each
+    .venv/bin/python -m bench.scorer_load --seconds 20    # shorter, for quick iterations
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import random
 import statistics
@@ -39,6 +44,7 @@ class Result:
     errors: int
     latencies_ms: list[float]
     wall_s: float
+    server_cpu_s: float = float("nan")
 
     def pct(self, q: float) -> float:
         if not self.latencies_ms:
@@ -49,6 +55,11 @@ class Result:
     @property
     def error_rate(self) -> float:
         return self.errors / self.sent if self.sent else 0.0
+
+    @property
+    def cpu_ms_per_request(self) -> float:
+        """Server CPU (user + system) per request sent, from /proc: what one request costs the server."""
+        return 1000 * self.server_cpu_s / self.sent if self.sent else float("nan")
 
     @property
     def throughput(self) -> float:
@@ -161,6 +172,36 @@ async def drain(url: str, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
+class ClientPauses:
+    """Garbage-collector pauses of this (client) process, so a client stall is not blamed on a server."""
+
+    def __init__(self) -> None:
+        self.pauses_ms: list[float] = []
+        self._start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter()
+        else:
+            self.pauses_ms.append((time.perf_counter() - self._start) * 1000)
+
+    def run(self, coro: Any) -> Any:
+        """Run one timed phase with the collector off, then collect what it left."""
+        gc.disable()
+        try:
+            return asyncio.run(coro)
+        finally:
+            gc.enable()
+            gc.collect()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def micro(world: Any, repeats: int) -> None:
     """In-process cost of one request's feature read + scoring, per transform (no HTTP)."""
     from feature_repo.config import open_store
@@ -174,7 +215,7 @@ def micro(world: Any, repeats: int) -> None:
     print(f"\nin-process, per request of 20 candidates (median of {repeats}):")
     base = None
     for transform in ("in_process", "feast"):
-        src = FeastFeatureSource(store, MODEL_FEATURES, transform=transform)  # type: ignore[arg-type]
+        src = FeastFeatureSource(store, MODEL_FEATURES, transform=transform)
         src.rows(world.users[0], world.tips[:20], None)
         times = []
         for _ in range(repeats):
@@ -190,19 +231,22 @@ def micro(world: Any, repeats: int) -> None:
 def table(results: list[Result]) -> None:
     print(
         f"\n{'target':<8} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
-        f" {'achieved/s':>10}"
+        f" {'achieved/s':>10} {'cpu ms/req':>10}"
     )
     for r in results:
         rate = f"{r.rate:.0f}" if r.rate else "sat."
         print(
             f"{r.target:<8} {rate:>6} {r.sent:>7} {100 * r.error_rate:>5.2f}% {r.pct(0.5):>7.2f} {r.pct(0.99):>7.2f}"
             f" {r.pct(0.999):>7.2f} {max(r.latencies_ms, default=float('nan')):>7.2f} {r.throughput:>10.1f}"
+            f" {r.cpu_ms_per_request:>10.2f}"
         )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=float, default=60.0, help="seconds per open-loop rate (default 60)")
+    parser.add_argument(
+        "--seconds", "--duration", dest="seconds", type=float, default=60.0, help="seconds per open-loop rate"
+    )
     parser.add_argument("--rates", type=float, nargs="+", default=[100.0, 200.0, 400.0])
     parser.add_argument("--saturation-s", type=float, default=20.0)
     parser.add_argument("--workers", type=int, default=16, help="closed-loop clients for saturation")
@@ -240,30 +284,40 @@ def main() -> None:
         )
     try:
         wait_for_port(port, 120, bare)
-        targets = {"kserve": kserve.url, "bare": f"http://127.0.0.1:{port}"}
+        targets = {"kserve": (kserve.url, kserve.pid), "bare": (f"http://127.0.0.1:{port}", bare.pid)}
         bodies = make_bodies(world.users, world.tips, 5000, args.candidates, seed=7)
         print(
             "server: kserve.ModelServer workers=1 enable_grpc=False enable_latency_logging=False, "
-            "kserve/uvicorn loggers WARNING (access log off); bare: uvicorn workers=1 access_log=False WARNING"
+            "kserve/uvicorn loggers WARNING (access log off); bare: uvicorn workers=1 access_log=False WARNING; "
+            "both: TIPSML_* defaults (predict_in=auto: on the loop for SQLite, event_loop=uvloop, "
+            "tip_stats_ttl_s=1.0) plus any TIPSML_* set in this environment"
         )
         print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
+        client = ClientPauses()
+        gc.collect()
+        gc.freeze()  # the client's own start-up heap: never walked again by its collector
+
+        def phase(name: str, run: Any) -> Result:
+            url, pid = targets[name]
+            cpu = cpu_seconds(pid)
+            r: Result = client.run(run(url))
+            r.server_cpu_s = cpu_seconds(pid) - cpu
+            table([r])
+            asyncio.run(drain(url))
+            return r
+
         results: list[Result] = []
-        for name, url in targets.items():
+        for name, (url, _) in targets.items():
             asyncio.run(open_loop(url, bodies, 50, 3, name))  # warm-up: caches, connections
         sat = {}
-        for name, url in targets.items():  # before the fixed rates: the 400/s run may overload and leave a backlog
-            sat[name] = asyncio.run(closed_loop(url, bodies, args.workers, args.saturation_s, name))
-            table([sat[name]])
-            asyncio.run(drain(url))
+        for name in targets:  # before the fixed rates: the 400/s run may overload and leave a backlog
+            sat[name] = phase(name, lambda u, n=name: closed_loop(u, bodies, args.workers, args.saturation_s, n))
         for rate in args.rates:
-            for name, url in targets.items():
-                r = asyncio.run(open_loop(url, bodies, rate, args.duration, name))
-                results.append(r)
-                table([r])
-                asyncio.run(drain(url))
+            for name in targets:
+                results.append(phase(name, lambda u, n=name, q=rate: open_loop(u, bodies, q, args.seconds, n)))
         results.extend(sat.values())
         print(
-            f"\n=== summary (open loop {args.duration:.0f} s per rate; saturation: {args.workers} closed-loop "
+            f"\n=== summary (open loop {args.seconds:.0f} s per rate; saturation: {args.workers} closed-loop "
             f"clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
         )
         table(results)
@@ -279,6 +333,10 @@ def main() -> None:
                 f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
             )
         print(f"load average after: {os.getloadavg()[0]:.2f}")
+        print(
+            f"client GC: off during timed phases; {len(client.pauses_ms)} collections between phases, "
+            f"longest {max(client.pauses_ms, default=0.0):.1f} ms"
+        )
     finally:
         kserve.stop()
         stop_pid(bare.pid)
