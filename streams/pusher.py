@@ -38,10 +38,13 @@ ROUND_SPACING = 3.0
 """Rounds start at most every ``ROUND_SPACING`` x the last round's duration, within [MIN, MAX]_ROUND_SECONDS.
 
 Each round coalesces the batches committed since the last one, so a busy key is pushed once per round, not
-once per batch. The longer rounds get (more load), the more batches the next one gathers: the pusher then
-takes at most about a third of a core while the keys are few, and never lets a committed value wait more than
-``MAX_ROUND_SECONDS`` plus one round before it is pushed (freshness stays well under a second). An event after
-a quiet spell is pushed at once.
+once per batch. The longer rounds get (more load), the more batches the next one gathers: while the pusher
+keeps up it takes at most about a third of a core and a committed value waits at most ``MAX_ROUND_SECONDS``
+plus one round. When the machine is saturated (a backlog drains as fast as the consumer can ack), rounds grow
+with the backlog, up to ``MAX_BATCHES_PER_ROUND`` batches: that coalescing is what keeps the push from
+costing more per event than the consumer, at the price of values lagging the acks by seconds until the
+backlog is gone (``bench/ingest_throughput.py`` prints that lag). An event after a quiet spell is pushed at
+once.
 """
 
 

@@ -3,7 +3,8 @@
 One file (``LocalState.state_db``, WAL) and one transaction per batch, so a batch is applied entirely or not
 at all. Task state is folded with :func:`feature_repo.features.apply_task_event`, the very rule the batch
 replay uses. The ``batches`` table makes the Parquet event log and the online push exactly-once across
-crashes (see :mod:`streams.writer`).
+crashes (see :mod:`streams.writer`). ``ingested_events`` records when each id was applied, so ids older than
+the retention can be forgotten (:meth:`StateStore.prune_applied_ids`).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ Order, so that a crash anywhere loses nothing and duplicates nothing:
    (its files and the keys whose features changed) — the commit point;
 4. rename the Parquet files to their final names.
 
-Then the consumer acks, and :class:`streams.online.OnlinePusher` (another thread) pushes the fresh feature
+Then the consumer acks, and :class:`streams.pusher.OnlinePusher` (another process) pushes the fresh feature
 values of every committed batch to the online store, coalescing keys across batches, and marks them pushed.
+After a commit, at most hourly, applied event ids older than ``applied_ids_retention_hours`` are forgotten
+(see :class:`streams.settings.ConsumerSettings` for why that horizon is safe).
 :meth:`BatchWriter.recover` finishes step 4 of a batch interrupted by a crash; the events of a batch
 interrupted before step 3 are redelivered and written again; unpushed batches are pushed after a restart.
 """
