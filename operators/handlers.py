@@ -157,6 +157,33 @@ def _running(status: kopf.Status, **_: Any) -> bool:
     return status.get("phase") not in TERMINAL
 
 
+def _ended(status: kopf.Status, **_: Any) -> bool:
+    return status.get("phase") in TERMINAL
+
+
+@kopf.on.field(*MR, id="abort-after-end", field="spec.abort", when=_ended)
+def abort_after_end(
+    new: Any, status: kopf.Status, spec: kopf.Spec, body: kopf.Body, logger: kopf.Logger, **_: Any
+) -> None:
+    """``spec.abort`` on a rollout that already ended changes nothing; say so, and how to go back.
+
+    As in Argo Rollouts, abort only stops a rollout in flight. Undoing a promotion is a new rollout whose
+    candidate is the previous champion, which goes through the same gates.
+    """
+    if not new:
+        return
+    phase = status.get("phase")
+    previous = status.get("previousChampion")
+    how = (
+        f"create a ModelRollout with candidate version {previous} (the previous champion) to go back"
+        if phase == crds.RolloutPhase.PROMOTED.value and previous
+        else "nothing to undo"
+    )
+    message = f"spec.abort ignored: the rollout already ended {phase}; {how}"
+    kopf.warn(body, reason="AbortIgnored", message=message)
+    logger.info(message)
+
+
 @kopf.daemon(*MR, id="rollout-driver", cancellation_timeout=10.0, when=_running)
 async def drive_rollout(
     name: str, namespace: str | None, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **_: Any

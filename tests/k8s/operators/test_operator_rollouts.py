@@ -144,6 +144,13 @@ def test_full_rollout_to_promotion(
     with start_operator():
         objects.create_namespaced_custom_object(**MR, namespace=ns, body=_rollout(model))
         wait_for(lambda: _phase(objects, ns)() == "Promoted", what="Promoted")
+        # Abort after the end changes nothing and says how to go back instead of staying silent.
+        objects.patch_namespaced_custom_object(**MR, namespace=ns, name="r", body={"spec": {"abort": True}})
+        ignored = wait_for(
+            lambda: [e for e in client.CoreV1Api(api).list_namespaced_event(ns).items if e.reason == "AbortIgnored"],
+            what="AbortIgnored event",
+        )
+        assert "candidate version 1 (the previous champion)" in ignored[0].message
     status = objects.get_namespaced_custom_object(**MR, namespace=ns, name="r")["status"]
     steps = [(h["fromPhase"], h["toPhase"], h["trafficPercent"]) for h in status["history"]]
     assert steps == [
