@@ -15,6 +15,7 @@ Feast online features (SQLite) for every request and scores with a LightGBM mode
 
     .venv/bin/python -m bench.scorer_load                 # 100/200/400 req/s for 60 s each
     .venv/bin/python -m bench.scorer_load --seconds 20    # shorter, for quick iterations
+    .venv/bin/python -m bench.scorer_load --rates 200 --saturation-s 0   # one rate, no saturation phase
 """
 
 from __future__ import annotations
@@ -248,7 +249,7 @@ def main() -> None:
         "--seconds", "--duration", dest="seconds", type=float, default=60.0, help="seconds per open-loop rate"
     )
     parser.add_argument("--rates", type=float, nargs="+", default=[100.0, 200.0, 400.0])
-    parser.add_argument("--saturation-s", type=float, default=20.0)
+    parser.add_argument("--saturation-s", type=float, default=20.0, help="closed-loop seconds (0: skip)")
     parser.add_argument("--workers", type=int, default=16, help="closed-loop clients for saturation")
     parser.add_argument("--candidates", type=int, default=20)
     parser.add_argument("--users", type=int, default=2000)
@@ -310,7 +311,7 @@ def main() -> None:
         for name, (url, _) in targets.items():
             asyncio.run(open_loop(url, bodies, 50, 3, name))  # warm-up: caches, connections
         sat = {}
-        for name in targets:  # before the fixed rates: the 400/s run may overload and leave a backlog
+        for name in targets if args.saturation_s > 0 else ():  # first: a 400/s run may leave a backlog
             sat[name] = phase(name, lambda u, n=name: closed_loop(u, bodies, args.workers, args.saturation_s, n))
         for rate in args.rates:
             for name in targets:
@@ -321,10 +322,12 @@ def main() -> None:
             f"clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
         )
         table(results)
-        print(
-            f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare {sat['bare'].throughput:.0f}"
-            f" req/s, ratio kserve/bare = {sat['kserve'].throughput / sat['bare'].throughput:.2f}"
-        )
+        if sat:
+            print(
+                f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare "
+                f"{sat['bare'].throughput:.0f} req/s, ratio kserve/bare = "
+                f"{sat['kserve'].throughput / sat['bare'].throughput:.2f}"
+            )
         for rate in args.rates:
             k = next(r for r in results if r.target == "kserve" and r.rate == rate)
             b = next(r for r in results if r.target == "bare" and r.rate == rate)
