@@ -102,6 +102,12 @@ def train(
     for name, c in report.get("versus", {}).items():
         cells = "; ".join(f"{m} {v['delta']:+.4f} [{v['ci95_low']:+.4f}, {v['ci95_high']:+.4f}]" for m, v in c.items())
         console.print(f"  vs {name}: {cells}")
+    gap = report.get("oracle", {}).get("gap")
+    if gap:
+        console.print(
+            "  gap to the oracle (oracle minus challenger, same rows): "
+            + "; ".join(f"{m} {gap[m]:+.4f}" for m in ("auc", "ndcg_at_5") if gap.get(m) is not None)
+        )
     reg = run.registered()
     console.print(
         f"registered tip-scorer version [bold]{reg.get('version')}[/bold]; "

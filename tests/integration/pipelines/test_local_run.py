@@ -41,6 +41,7 @@ def test_tipsml_train_registers_a_challenger_and_writes_its_rollout(
         assert scorer in result.output
     assert "registered tip-scorer version 1; proposed: True" in result.output
     assert "vs logistic_regression: auc" in result.output and "vs popularity: auc" in result.output
+    assert "gap to the oracle (oracle minus challenger, same rows): auc" in result.output
 
     manifest = yaml.safe_load((state.root / "rollouts" / "tip-scorer-v1.yaml").read_text())
     assert manifest["kind"] == "ModelRollout" and manifest["metadata"]["name"] == "tip-scorer-v1"

@@ -14,7 +14,7 @@ import pytest
 from contracts.enums import Platform, Reaction, TaskCategory, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown, dump_event
 from feature_repo.config import feature_table_path
-from feature_repo.features import MODEL_FEATURES, PRIOR_LIKE_RATE
+from feature_repo.features import MODEL_FEATURES, PRIOR_LIKE_RATE, category_task_lift
 from pipelines.steps import feature_store
 from pipelines.steps.events import load_events
 from pipelines.steps.feature_tables import build_feature_tables
@@ -108,10 +108,13 @@ def test_reactions_and_tasks_after_an_impression_do_not_reach_its_row(
     assert first["tip_like_rate"] == pytest.approx((0 + PRIOR_LIKE_RATE * 10) / 10)
     assert first["like_rate"] == PRIOR_LIKE_RATE
     assert first["completed_7d"] == 0.0 and first["category_completions_30d"] == 0.0
+    assert first["tasks_30d"] == 0.0 and first["category_task_lift"] == 0.0
     # r2, an hour later, sees exactly what happened in between (its own reaction still excluded).
     assert second["tip_impressions_log"] == pytest.approx(np.log1p(2))
     assert second["like_rate"] == 1.0
     assert second["completed_7d"] == 1.0 and second["category_completions_30d"] == 1.0
+    assert second["tasks_30d"] == 1.0
+    assert second["category_task_lift"] == pytest.approx(category_task_lift({"work": 1}, "work"))
     assert second["affinity"] == pytest.approx((1 + PRIOR_LIKE_RATE * 10) / 11)
 
 

@@ -38,6 +38,8 @@ def test_after_materialize_online_features_equal_training_features_at_the_log_en
     online = feature_store.online_features(store, sample.to_dict("records"))
     _compare(historical, online)
     assert historical["tip_impressions_log"].gt(0).all()  # real values, not defaults on both sides
+    # The task-mix inputs (user_activity's category counts, read at the tip's category) are real values too.
+    assert historical["tasks_30d"].gt(0).any() and historical["category_task_lift"].ne(0).any()
 
 
 def test_materialize_up_to_an_impression_serves_that_impressions_training_row(staged: Any, tmp_path: Any) -> None:
