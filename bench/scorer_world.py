@@ -46,6 +46,7 @@ class ScorerWorld:
 def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0) -> None:
     """Apply the Feast definitions under ``root`` and write online values for users, tips and affinity."""
     from feature_repo.config import apply_definitions, open_store
+    from feature_repo.features import encode_category_counts
 
     rng = np.random.default_rng(seed)
     store = open_store(root)
@@ -72,6 +73,10 @@ def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0)
             "user_like_rate_30d": rng.uniform(0, 1, nu),
             "user_open_tasks": rng.integers(0, 20, nu),
             "user_completed_7d": rng.integers(0, 20, nu),
+            "user_category_tasks_30d": [
+                encode_category_counts(dict(zip(CATEGORIES, map(int, row), strict=True)))
+                for row in rng.integers(0, 6, (nu, len(CATEGORIES)))
+            ],
             "event_timestamp": [now] * nu,
         },
     )
