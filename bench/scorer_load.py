@@ -8,7 +8,10 @@ loop, ``--workers`` concurrent clients back to back for ``--saturation-s`` secon
 
 The client runs on the same 2 cores as the servers. Its own stalls would be charged to the server, so its
 start-up heap (Feast, MLflow, pandas: it builds the world) is frozen and its garbage collector is off
-during each timed phase (collected between phases); the pauses it had anyway are printed.
+during each timed phase (collected between phases); the pauses it had anyway are printed. Per phase the
+table prints the server's CPU per request and ``others``: the cores the rest of the machine (neither this
+client nor the server under test, e.g. the idle other server or other users' jobs) used meanwhile, so
+figures taken on a busy machine can be told apart.
 
 Each request: one user (5% unknown: cold start), 20 candidate tips, some profile features; the server reads
 Feast online features (SQLite) for every request and scores with a LightGBM model registered in MLflow.
@@ -46,6 +49,8 @@ class Result:
     latencies_ms: list[float]
     wall_s: float
     server_cpu_s: float = float("nan")
+    other_cores: float = float("nan")
+    """CPU the rest of the machine used meanwhile (not this client, not the server under test), in cores."""
 
     def pct(self, q: float) -> float:
         if not self.latencies_ms:
@@ -203,6 +208,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine spent so far (Linux /proc/stat: all but idle and iowait)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def micro(world: Any, repeats: int) -> None:
     """In-process cost of one request's feature read + scoring, per transform (no HTTP)."""
     from feature_repo.config import open_store
@@ -232,14 +243,14 @@ def micro(world: Any, repeats: int) -> None:
 def table(results: list[Result]) -> None:
     print(
         f"\n{'target':<8} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
-        f" {'achieved/s':>10} {'cpu ms/req':>10}"
+        f" {'achieved/s':>10} {'cpu ms/req':>10} {'others':>6}"
     )
     for r in results:
         rate = f"{r.rate:.0f}" if r.rate else "sat."
         print(
             f"{r.target:<8} {rate:>6} {r.sent:>7} {100 * r.error_rate:>5.2f}% {r.pct(0.5):>7.2f} {r.pct(0.99):>7.2f}"
             f" {r.pct(0.999):>7.2f} {max(r.latencies_ms, default=float('nan')):>7.2f} {r.throughput:>10.1f}"
-            f" {r.cpu_ms_per_request:>10.2f}"
+            f" {r.cpu_ms_per_request:>10.2f} {r.other_cores:>6.2f}"
         )
 
 
@@ -300,9 +311,11 @@ def main() -> None:
 
         def phase(name: str, run: Any) -> Result:
             url, pid = targets[name]
-            cpu = cpu_seconds(pid)
+            cpu, own, busy, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), machine_busy_seconds(), time.time()
             r: Result = client.run(run(url))
             r.server_cpu_s = cpu_seconds(pid) - cpu
+            others = machine_busy_seconds() - busy - r.server_cpu_s - (cpu_seconds(os.getpid()) - own)
+            r.other_cores = max(0.0, others) / (time.time() - t0)
             table([r])
             asyncio.run(drain(url))
             return r
