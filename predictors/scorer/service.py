@@ -1,7 +1,9 @@
 """Protocol-free scoring: read features, score, rank. KServe's model and the bench's bare app both wrap it.
 
-Everything here is synchronous and CPU-bound or a short feature-store read; callers run it off the event
-loop. Nothing here writes anywhere: the request path is stateless, so any replica answers any request and a
+Everything here is synchronous and CPU-bound or a short feature-store read. Callers run it on the event loop
+when the store is local SQLite (about a millisecond of GIL-bound CPU, cheaper there than handed to a
+thread) and in a thread pool for a network store (:func:`runs_in_loop`). Nothing here writes anywhere (the
+tip-stats copy is process memory): the request path is stateless, so any replica answers any request and a
 shadow replica has no side effects.
 """
 
