@@ -265,6 +265,7 @@ def test_every_tipsml_env_is_a_setting_its_deployable_reads(helm: Any, monkeypat
         if cls is ConsumerSettings:
             assert settings.backoff_seconds == [30.0, 60.0, 120.0]
             assert str(settings.nats_creds_file).startswith("/var/run/secrets/tipsml/")
+            assert str(settings.feast_config) == "/etc/tipsml/feast/feature_store.yaml"  # Redis, not local SQLite
         if cls is GeneratorSettings:
             assert settings.default_prompt_version == "v1" and not settings.seed_default_prompts
             assert str(settings.prompts_dir) == "/etc/tipsml/prompts"
