@@ -101,14 +101,7 @@ async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float,
 
         async def one(i: int, scheduled: float) -> None:
             nonlocal errors
-            try:
-                async with session.post(
-                    url + PREDICT, data=bodies[i % len(bodies)], headers={"content-type": "application/json"}
-                ) as r:
-                    await r.read()
-                    ok = r.status == 200
-            except (aiohttp.ClientError, TimeoutError):
-                ok = False
+            ok = await post_ok(session, url, bodies[i % len(bodies)])
             if ok:
                 latencies.append((time.perf_counter() - scheduled) * 1000)
             else:
@@ -127,6 +120,18 @@ async def open_loop(url: str, bodies: list[bytes], rate: float, duration: float,
     return Result(target, rate, n, errors, latencies, wall)
 
 
+async def post_ok(session: Any, url: str, body: bytes) -> bool:
+    """One V1 predict call; True when it answered 200 (connection errors and timeouts count as errors)."""
+    import aiohttp
+
+    try:
+        async with session.post(url + PREDICT, data=body, headers={"content-type": "application/json"}) as r:
+            await r.read()
+            return bool(r.status == 200)
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
 async def closed_loop(url: str, bodies: list[bytes], workers: int, duration: float, target: str) -> Result:
     import aiohttp
 
@@ -141,14 +146,7 @@ async def closed_loop(url: str, bodies: list[bytes], workers: int, duration: flo
             i = w
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
-                try:
-                    async with session.post(
-                        url + PREDICT, data=bodies[i % len(bodies)], headers={"content-type": "application/json"}
-                    ) as r:
-                        await r.read()
-                        ok = r.status == 200
-                except (aiohttp.ClientError, TimeoutError):
-                    ok = False
+                ok = await post_ok(session, url, bodies[i % len(bodies)])
                 sent += 1
                 if ok:
                     latencies.append((time.perf_counter() - t0) * 1000)
