@@ -21,7 +21,7 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
-from tipsml.processes import free_port, spawn, stop_pid
+from tipsml.stack.processes import free_port, spawn, stop_pid
 
 BASELINE = """
 import kserve

@@ -20,8 +20,8 @@ import nats
 from nats.aio.msg import Msg
 
 from contracts.streams import MSG_ID_HEADER
-from tipsml.nats_server import nats_server_command
-from tipsml.processes import free_port, spawn, stop_pid
+from tipsml.stack.nats_server import nats_server_command
+from tipsml.stack.processes import free_port, spawn, stop_pid
 
 KINDS = ("app_opened", "task_synced", "task_completed", "tip_shown", "tip_reaction")
 WEIGHTS = (0.35, 0.25, 0.10, 0.20, 0.10)

@@ -275,7 +275,7 @@ def main() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
     from bench.scorer_world import build_world, spawn_scorer
-    from tipsml.processes import free_port, stop_pid, wait_for_port
+    from tipsml.stack.processes import free_port, stop_pid, wait_for_port
 
     root = args.state_dir or Path(tempfile.mkdtemp(prefix="scorer-bench-"))
     t0 = time.perf_counter()

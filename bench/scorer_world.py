@@ -22,7 +22,7 @@ import pandas as pd
 from contracts.enums import TaskCategory
 from contracts.local_state import LocalState
 from tipsml.errors import ProcessStartError
-from tipsml.processes import free_port, stop_pid, wait_for_port
+from tipsml.stack.processes import free_port, stop_pid, wait_for_port
 
 MODEL_NAME = "tip-scorer"
 READY_PATH = f"/v1/models/{MODEL_NAME}"

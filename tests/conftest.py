@@ -16,8 +16,8 @@ import nats  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
 
 from streams.topology import ensure_streams  # noqa: E402
-from tipsml.nats_server import nats_server_command  # noqa: E402
-from tipsml.processes import free_port, spawn, stop_pid  # noqa: E402
+from tipsml.stack.nats_server import nats_server_command  # noqa: E402
+from tipsml.stack.processes import free_port, spawn, stop_pid  # noqa: E402
 
 
 @dataclass

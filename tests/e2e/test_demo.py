@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tipsml.cli import app
-from tipsml.processes import free_port, list_records, pid_alive
+from tipsml.cli.main import app
+from tipsml.stack.processes import free_port, list_records, pid_alive
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

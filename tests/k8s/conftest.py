@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tipsml.devcluster import Binaries, DevCluster, DevClusterError, find_bin_dir, read_versions, start
+from tipsml.cluster.dev import Binaries, DevCluster, DevClusterError, find_bin_dir, read_versions, start
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,7 +15,7 @@ from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic.exceptions import ConflictError
 
-from tipsml.devcluster import DevCluster, ToolError
+from tipsml.cluster.dev import DevCluster, ToolError
 
 pytestmark = pytest.mark.k8s
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tipsml.devcluster import DevCluster, app
+from tipsml.cluster.dev import DevCluster, app
 
 pytestmark = pytest.mark.k8s
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from contracts.crds import ModelRolloutSpec
 from contracts.local_state import LocalState
-from tipsml.cli import app
+from tipsml.cli.main import app
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

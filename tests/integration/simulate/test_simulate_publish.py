@@ -12,11 +12,11 @@ from typer.testing import CliRunner
 from contracts.events import parse_event
 from contracts.streams import FEEDBACK_STREAM, SIGNALS_STREAM
 from tests.conftest import NatsServer
-from tipsml.cli import app
-from tipsml.processes import free_port
+from tipsml.cli.main import app
 from tipsml.simulate import simulate
 from tipsml.simulate.errors import PublishError
 from tipsml.simulate.publish import publish_events
+from tipsml.stack.processes import free_port
 
 pytestmark = pytest.mark.integration
 

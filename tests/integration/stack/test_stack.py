@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from tipsml import stack
 from tipsml.errors import PortInUseError, StackNotRunningError
-from tipsml.processes import free_port, pid_alive, read_record
-from tipsml.settings import StackSettings
+from tipsml.stack import local as stack
+from tipsml.stack.processes import free_port, pid_alive, read_record
+from tipsml.stack.settings import StackSettings
 
 pytestmark = pytest.mark.integration
 

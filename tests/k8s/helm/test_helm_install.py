@@ -24,7 +24,7 @@ from kubernetes import client
 
 from contracts.prompt_registry import parse_registry_document
 from tests.k8s.helm.chart_support import REPO, STACK, documents
-from tipsml.processes import free_port
+from tipsml.stack.processes import free_port
 
 pytestmark = pytest.mark.k8s
 RELEASE = "tipsml"

@@ -22,7 +22,7 @@ from kubernetes import client
 
 from tests.k8s.operators.operator_support import PV, REPO, wait_for
 from tests.unit.operators.prometheus_double import PrometheusDouble
-from tipsml.processes import free_port, spawn, stop_pid
+from tipsml.stack.processes import free_port, spawn, stop_pid
 
 pytestmark = [pytest.mark.k8s, pytest.mark.timeout(300)]
 

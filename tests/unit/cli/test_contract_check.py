@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tipsml.cli import app
-from tipsml.ts_registry import RegistryParseError, compare, parse_registry
+from tipsml.cli.main import app
+from tipsml.contract.ts_registry import RegistryParseError, compare, parse_registry
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "registry"
 runner = CliRunner()

@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
-from tipsml.cli import app
+from tipsml.cli.main import app
 
 
 def test_pipelines_compile_writes_the_yaml_with_the_image_from_the_option(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from contracts.crds import PromptVersionSpec
 from contracts.prompt_registry import registry_document_text
-from tipsml.processes import free_port, spawn, stop_pid
+from tipsml.stack.processes import free_port, spawn, stop_pid
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 

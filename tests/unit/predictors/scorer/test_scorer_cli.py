@@ -6,7 +6,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from tipsml.cli import app
+from tipsml.cli.main import app
 
 
 def test_invalid_role_is_exit_2() -> None:

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
-from tipsml.demo_stages_ingest import wait_for_consumers
-from tipsml.demo_stages_model import GENERATOR_PATH, DemoStageError, progress_bar
+from tipsml.demo.servers import GENERATOR_PATH
+from tipsml.demo.stages_ingest import wait_for_consumers
+from tipsml.demo.state import DemoRun, DemoStageError, now, progress_bar
 
 if TYPE_CHECKING:
-    from tipsml.demo import DemoRun
     from tipsml.simulate.wire import EventLog
 
 EXPERIMENT = "prompt-v1-v2"
@@ -115,8 +115,14 @@ def stage_bandit(run: DemoRun) -> None:
 
 def stage_rewards_report(run: DemoRun) -> None:
     """``tipsml report rewards`` over the last day of the reward log (the bandit's traffic) → PNG."""
-    from tipsml.cli_report import rewards
+    from experiments.reward_log import RewardLog
+    from tipsml.report.rewards import plot_rewards, rewards_table
 
     out = run.settings.state.reports_dir / "rewards.png"
-    rewards(db=run.settings.state.state_db, by="prompt_version", days=1.0, out=out)
+    with RewardLog(run.settings.state.state_db) as log:
+        rows = log.aggregate("prompt_version", since=now() - timedelta(days=1))
+    run.console.print(rewards_table(rows, "prompt_version"))
+    if rows:
+        plot_rewards(rows, out, "positive rate by prompt_version")
+        run.console.print(f"  plot: {out}")
     run.rewards_png = out

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contracts.profile import profile_json_schema_text
-from tipsml.ts_registry import RegistryParseError, compare, load_registry
+from tipsml.contract.ts_registry import RegistryParseError, compare, load_registry
 
 app = typer.Typer(help="Check and export the shared contracts.", no_args_is_help=True)
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tipsml.devcluster_process import free_ports, readyz, stop_pid, term_on_parent_death
+from tipsml.cluster.process import free_ports, readyz, stop_pid, term_on_parent_death
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
@@ -191,7 +191,7 @@ class DevCluster:
             "bin_dir": str(self.binaries.etcd.parent),
             "pids": self.pids,
         }
-        from tipsml.devcluster_pki import write_file
+        from tipsml.cluster.pki import write_file
 
         write_file(self.state_dir / "cluster.json", json.dumps(record, indent=2) + "\n")
 
@@ -226,7 +226,7 @@ def start(
     the caller's terminal does not reach them; stop them with :meth:`DevCluster.stop`. On any failure
     whatever was started is stopped again before the error is raised.
     """
-    from tipsml.devcluster_pki import write_credentials, write_kubeconfig  # cryptography: only when starting
+    from tipsml.cluster.pki import write_credentials, write_kubeconfig  # cryptography: only when starting
 
     state_dir = state_dir.resolve()
     for stale in ("etcd-data", "cluster.json"):

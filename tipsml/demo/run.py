@@ -9,57 +9,21 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.table import Table
 
-from tipsml.demo_stages_bandit import stage_bandit, stage_rewards_report
-from tipsml.demo_stages_ingest import stage_consume, stage_simulate_and_publish, stage_stream_counts, stage_up
-from tipsml.demo_stages_model import stage_rollout, stage_serve, stage_train
-from tipsml.errors import TipsmlError
-from tipsml.settings import StackSettings
+from tipsml.demo.stages_bandit import stage_bandit, stage_rewards_report
+from tipsml.demo.stages_ingest import stage_consume, stage_simulate_and_publish, stage_stream_counts, stage_up
+from tipsml.demo.stages_rollout import stage_rollout
+from tipsml.demo.stages_serve import stage_serve
+from tipsml.demo.stages_train import stage_train
+from tipsml.demo.state import DemoOptions, DemoRun
+from tipsml.stack.settings import StackSettings
 
 if TYPE_CHECKING:
-    from tipsml.simulate import Simulation
-
-
-@dataclass
-class DemoOptions:
-    """Size of the simulated world and of the bandit experiment."""
-
-    users: int = 2000
-    days: int = 14
-    seed: int = 7
-    bandit_calls: int = 300
-    bandit_rounds: int = 6
-
-
-@dataclass
-class DemoRun:
-    """State handed from stage to stage."""
-
-    options: DemoOptions
-    settings: StackSettings
-    console: Console
-    timings: list[tuple[str, float]] = field(default_factory=list)
-    published: int = 0
-    sim: Simulation | None = None
-    truth_path: Path | None = None
-    challenger: str | None = None
-    challenger_uri: str | None = None
-    proposed: bool = False
-    scorer_url: str | None = None
-    generator_url: str | None = None
-    rewards_png: Path | None = None
-
-    def require_sim(self) -> Simulation:
-        """The simulation of this run (the oracle later stages draw reactions from)."""
-        if self.sim is None:
-            raise TipsmlError("no simulation in this run")
-        return self.sim
+    pass
 
 
 STAGES: list[tuple[str, Callable[[DemoRun], None]]] = [

@@ -17,8 +17,8 @@ from nats.js.errors import NotFoundError
 from contracts.streams import STREAM_SUBJECTS
 from streams.topology import ensure_streams
 from tipsml.errors import StackNotRunningError
-from tipsml.nats_server import nats_server_command
-from tipsml.processes import (
+from tipsml.stack.nats_server import nats_server_command
+from tipsml.stack.processes import (
     ProcessRecord,
     ensure_port_free,
     free_port,
@@ -29,7 +29,7 @@ from tipsml.processes import (
     spawn,
     stop_record,
 )
-from tipsml.settings import StackSettings
+from tipsml.stack.settings import StackSettings
 
 NATS = "nats-server"
 CONSUMERS = "consumers"

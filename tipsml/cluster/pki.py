@@ -1,6 +1,6 @@
 """Credentials of the dev control plane: a CA, the API server's serving pair, a service-account key.
 
-Kept apart from the process handling in :mod:`tipsml.devcluster`; only ``cryptography`` is needed,
+Kept apart from the process handling in :mod:`tipsml.cluster.dev`; only ``cryptography`` is needed,
 no ``openssl`` binary, so the same code runs on any machine with the Python dependencies.
 """
 

@@ -5,15 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 import urllib.request
-from typing import TYPE_CHECKING
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from contracts.streams import STREAM_SUBJECTS
+from tipsml.demo.state import DemoRun
 from tipsml.errors import TipsmlError
-
-if TYPE_CHECKING:
-    from tipsml.demo import DemoRun
 
 DURABLE_PREFIX = "tipsml-ingest"
 """The consumers' default durable prefix (``streams.settings.ConsumerSettings.durable_prefix``)."""
@@ -25,7 +22,7 @@ class ConsumersBehindError(TipsmlError):
 
 def stage_up(run: DemoRun) -> None:
     """Start the local stack (idempotent)."""
-    from tipsml import stack
+    from tipsml.stack import local as stack
 
     stack.up(run.settings, say=lambda m: run.console.print(f"  [green]✓[/green] {m}"))
 
@@ -55,8 +52,8 @@ def stage_simulate_and_publish(run: DemoRun) -> None:
 
 def stage_stream_counts(run: DemoRun) -> None:
     """Show what landed in JetStream, per subject."""
-    from tipsml import stack
-    from tipsml.cli_stack import stream_table
+    from tipsml.report.streams import stream_table
+    from tipsml.stack import local as stack
 
     run.console.print(stream_table(stack.stream_counts(run.settings)))
 
@@ -95,8 +92,8 @@ def consumer_counters(port: int, host: str) -> dict[str, float]:
 
 def wait_for_consumers(run: DemoRun, timeout: float = 300.0) -> dict[str, float]:
     """Block until both durable consumers have nothing pending or unacked; returns their counters."""
-    from tipsml.processes import read_record
-    from tipsml.stack import CONSUMERS
+    from tipsml.stack.local import CONSUMERS
+    from tipsml.stack.processes import read_record
 
     record = read_record(run.settings.state.pids_dir, CONSUMERS)
     if record is None:

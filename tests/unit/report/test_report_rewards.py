@@ -6,7 +6,8 @@ from typer.testing import CliRunner
 from contracts.enums import Reaction, TaskCategory
 from contracts.events import TipReaction, TipShown
 from experiments.reward_log import RewardLog
-from tipsml.cli_report import app, wilson
+from tipsml.cli.report import app
+from tipsml.report.rewards import wilson
 
 
 def test_report_rewards_prints_table_and_writes_png(tmp_path: Path) -> None:

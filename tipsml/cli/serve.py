@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from tipsml.cli_serve_generator import generator
+from tipsml.cli.serve_generator import generator
 
 app = typer.Typer(help="Run a model server (KServe ModelServer) in the foreground.", no_args_is_help=True)
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
-from tipsml.demo_stages_model import MODEL, Scorer, now, progress_bar, score, scorer_request, start_scorer
+from tipsml.demo.servers import MODEL, Scorer, score, scorer_request, start_scorer, stop_process
+from tipsml.demo.state import DemoRun, now, progress_bar
 
 if TYPE_CHECKING:
     from contracts.crds import ModelRolloutSpec
     from operators.metrics import CanaryObservation, ShadowObservation
-    from tipsml.demo import DemoRun
 
 SAMPLES = 200
 _EDGES = [i / 20 for i in range(1, 21)] + [float("inf")]
@@ -119,7 +119,7 @@ def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> Mode
     )
 
 
-def roll_out(run: DemoRun) -> None:
+def stage_rollout(run: DemoRun) -> None:
     """Shadow → canary → promote (or roll back) the challenger; the first model is promoted directly."""
     from contracts.crds import ModelRolloutStatus, RolloutPhase
     from operators.model_registry import ChampionRegistry
@@ -178,7 +178,6 @@ def roll_out(run: DemoRun) -> None:
                 weight = spec.canary.steps[status.current_step].weight
                 observation = observe_canary(run, champ, chall, weight, SAMPLES, status.current_step)
     finally:
-        from tipsml.demo_stages_model import stop_process
 
         for s in (champ, chall):
             if s is not None:

@@ -1,6 +1,6 @@
 """Process plumbing of the dev control plane: ports, readiness, and stopping exactly our processes.
 
-Kept apart from :mod:`tipsml.devcluster` so the start/stop logic there reads as a sequence of steps.
+Kept apart from :mod:`tipsml.cluster.dev` so the start/stop logic there reads as a sequence of steps.
 A PID is only ever signalled while it still runs the binary we started, so a recycled PID is safe.
 """
 

@@ -18,13 +18,14 @@ def demo(
     bandit_rounds: Annotated[int, typer.Option(min=1, help="Rounds; rewards flow back after each.")] = 6,
 ) -> None:
     """Run the whole loop locally: events, consumers, training, rollout, both predictors, a bandit, rewards."""
-    from tipsml.demo import DemoOptions, run_demo
-    from tipsml.settings import StackSettings
+    from tipsml.demo.run import run_demo
+    from tipsml.demo.state import DemoOptions
+    from tipsml.stack.settings import StackSettings
 
     console = Console()
     try:
         run_demo(DemoOptions(users=users, days=days, seed=seed, bandit_calls=bandit_calls,
-                                 bandit_rounds=bandit_rounds), StackSettings(), console)
+                             bandit_rounds=bandit_rounds), StackSettings(), console)
     except TipsmlError as e:
         console.print(f"[red]error:[/red] {e}")
         raise typer.Exit(1) from e

@@ -7,8 +7,8 @@ from rich.console import Console
 from rich.table import Table
 
 from tipsml.errors import TipsmlError
-from tipsml.settings import StackSettings
-from tipsml.stack import StreamCount
+from tipsml.report.streams import stream_table
+from tipsml.stack.settings import StackSettings
 
 console = Console()
 
@@ -20,7 +20,7 @@ def _fail(e: TipsmlError) -> typer.Exit:
 
 def up() -> None:
     """Start nats-server (JetStream), create the streams, prepare MLflow and Feast under .tipsml/."""
-    from tipsml import stack
+    from tipsml.stack import local as stack
 
     try:
         stack.up(StackSettings(), say=lambda m: console.print(f"[green]✓[/green] {m}"))
@@ -30,7 +30,7 @@ def up() -> None:
 
 def down() -> None:
     """Stop exactly the processes `tipsml up` started (by recorded PID)."""
-    from tipsml import stack
+    from tipsml.stack import local as stack
 
     n = stack.down(StackSettings(), say=lambda m: console.print(f"[yellow]■[/yellow] {m}"))
     if n == 0:
@@ -39,7 +39,7 @@ def down() -> None:
 
 def status() -> None:
     """Show the stack's processes and the messages in each stream, per subject."""
-    from tipsml import stack
+    from tipsml.stack import local as stack
 
     settings = StackSettings()
     procs = Table(title="processes")
@@ -59,15 +59,3 @@ def status() -> None:
     except TipsmlError as e:
         raise _fail(e) from e
     console.print(stream_table(counts))
-
-
-def stream_table(counts: list[StreamCount]) -> Table:
-    """Messages per stream and subject, as `status` and the demo print them."""
-    table = Table(title="JetStream")
-    for col in ("stream", "subject", "messages"):
-        table.add_column(col)
-    for c in counts:
-        table.add_row(f"[bold]{c.stream}[/bold]", "(all)", f"{c.messages:,}")
-        for subject, n in c.subjects.items():
-            table.add_row("", subject, f"{n:,}")
-    return table

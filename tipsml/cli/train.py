@@ -7,69 +7,19 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+
+from tipsml.report.training import report_table, run_with_progress
 
 if TYPE_CHECKING:
-    from pipelines.local import LocalRun
     from pipelines.settings import PipelineSettings
 
 pipelines_app = typer.Typer(help="Compile or submit the train-tip-scorer Kubeflow pipeline.", no_args_is_help=True)
-
-STEP_TITLES = {
-    "batch-features": "batch features → Feast → online store",
-    "training-set": "training set (point-in-time features)",
-    "train": "train LightGBM",
-    "evaluate": "evaluate (baselines, champion, oracle, fairness)",
-    "register": "register in MLflow (model card, gate)",
-    "rollout": "ModelRollout manifest",
-}
-
-
-def run_with_progress(settings: PipelineSettings, root: Path, console: Console, indent: str = "") -> LocalRun:
-    """Run the pipeline locally with one progress line per step (``tipsml train`` and the demo)."""
-    from pipelines.local import TASKS, run_local
-
-    with Progress(SpinnerColumn(), TextColumn(indent + "{task.description}"), TimeElapsedColumn(),
-                  console=console) as bar:
-        ids = {t: bar.add_task(f"[dim]{STEP_TITLES[t]}", total=1, start=False) for t in TASKS}
-
-        def on_task(task: str, status: str) -> None:
-            if task not in ids:
-                return
-            if status == "RUNNING":
-                bar.start_task(ids[task])
-                bar.update(ids[task], description=STEP_TITLES[task])
-            else:
-                mark = "[green]✓" if status == "SUCCESS" else "[red]✗"
-                bar.update(ids[task], completed=1, description=f"{mark} {STEP_TITLES[task]}")
-                bar.stop_task(ids[task])
-
-        return run_local(settings, root, on_task)
-
 
 def _settings(**overrides: Any) -> PipelineSettings:
     from pipelines.settings import PipelineSettings
 
     base = PipelineSettings()
     return base.model_copy(update={k: v for k, v in overrides.items() if v is not None})
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) and value == value else str(value)
-
-
-def _report_table(report: dict[str, Any]) -> Table:
-    table = Table(title="held-out metrics")
-    for column in ("scorer", "AUC", "NDCG@5", "log loss", "ECE", "n"):
-        table.add_column(column)
-    for name, m in report["models"].items():
-        table.add_row(name, *(_fmt(m[k]) for k in ("auc", "ndcg_at_5", "log_loss", "ece")), str(int(m["n"])))
-    oracle = report.get("oracle", {})
-    if oracle.get("available"):
-        o = oracle["oracle"]
-        table.add_row("oracle", *(_fmt(o[k]) for k in ("auc", "ndcg_at_5", "log_loss", "ece")), str(int(o["n"])))
-    return table
 
 
 def train(
@@ -95,7 +45,7 @@ def train(
         console.print(f"[red]training failed:[/red] {e}")
         raise typer.Exit(1) from e
     report = run.report()
-    console.print(_report_table(report))
+    console.print(report_table(report))
     console.print(
         f"NDCG@5 ranks within each {report.get('ndcg_group', 'request_id')}; challenger minus baseline, 95 % CI:"
     )

@@ -8,22 +8,16 @@ from __future__ import annotations
 
 import typer
 
-from contracts.runtime import apply_offline_switches
-
-apply_offline_switches()
-
-from tipsml import (  # noqa: E402
-    cli_consume,
-    cli_contract,
-    cli_demo,
-    cli_operator,
-    cli_report,
-    cli_serve,
-    cli_simulate,
-    cli_stack,
-    cli_train,
-    devcluster,
-)
+from tipsml.cli import consume as cli_consume
+from tipsml.cli import contract as cli_contract
+from tipsml.cli import demo as cli_demo
+from tipsml.cli import operator as cli_operator
+from tipsml.cli import report as cli_report
+from tipsml.cli import serve as cli_serve
+from tipsml.cli import simulate as cli_simulate
+from tipsml.cli import stack as cli_stack
+from tipsml.cli import train as cli_train
+from tipsml.cluster import dev as devcluster
 
 app = typer.Typer(
     name="tipsml",
@@ -32,6 +26,16 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_show_locals=False,
 )
+
+
+
+@app.callback()
+def _offline() -> None:
+    """Apply the offline switches before any command imports a third-party library (never at import)."""
+    from contracts.runtime import apply_offline_switches
+
+    apply_offline_switches()
+
 
 # --- command groups (one line each; keep sorted by name) -------------------------------------------
 app.command("consume")(cli_consume.consume)

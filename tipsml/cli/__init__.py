@@ -1,0 +1,1 @@
+"""The ``tipsml`` command line: one module per command group, wired together in :mod:`tipsml.cli.main`."""
