@@ -104,7 +104,7 @@ def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Pat
     if env := os.environ.get("TIPSML_K8S_BIN_DIR"):
         return Path(env)
     here = (start or Path.cwd()).resolve()
-    checkout = Path(__file__).resolve().parents[1]  # an editable install runs from its checkout
+    checkout = Path(__file__).resolve().parents[2]  # an editable install runs from its checkout
     for folder in (here, *here.parents, checkout):
         pin_file = folder / VERSIONS_FILE
         if pin_file.is_file():
