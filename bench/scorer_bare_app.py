@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from contracts.names import SCORER_MODEL
 from contracts.runtime import apply_offline_switches
 from predictors.scorer.settings import ScorerSettings
 
@@ -44,11 +45,11 @@ def build_app(settings: ScorerSettings) -> FastAPI:
     install_error_handlers(app, HTTP_STATUS)
     freeze_startup_heap()  # as the KServe server does, so the comparison is about KServe alone
 
-    @app.get("/v1/models/tip-scorer")
+    @app.get(f"/v1/models/{SCORER_MODEL}")
     async def ready() -> dict[str, Any]:
-        return {"name": "tip-scorer", "ready": service.store_ok}
+        return {"name": SCORER_MODEL, "ready": service.store_ok}
 
-    @app.post("/v1/models/tip-scorer:predict")
+    @app.post(f"/v1/models/{SCORER_MODEL}:predict")
     async def predict(request: Request) -> JSONResponse:
         body = parse_v1(await request.body(), settings.max_candidates)
         if in_loop:

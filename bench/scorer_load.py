@@ -36,9 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.names import SCORER_MODEL
 from contracts.runtime import apply_offline_switches
 
-PREDICT = "/v1/models/tip-scorer:predict"
+READY = f"/v1/models/{SCORER_MODEL}"
+PREDICT = f"{READY}:predict"
 
 
 @dataclass
@@ -169,7 +171,7 @@ async def drain(url: str, timeout: float = 60.0) -> None:
         while time.perf_counter() < deadline:
             t0 = time.perf_counter()
             try:
-                async with session.get(url + "/v1/models/tip-scorer") as r:
+                async with session.get(url + READY) as r:
                     await r.read()
             except aiohttp.ClientError:
                 pass

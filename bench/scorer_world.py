@@ -21,11 +21,11 @@ import pandas as pd
 
 from contracts.enums import TaskCategory
 from contracts.local_state import LocalState
+from contracts.names import SCORER_MODEL
 from tipsml.errors import ProcessStartError
 from tipsml.stack.processes import free_port, stop_pid, wait_for_port
 
-MODEL_NAME = "tip-scorer"
-READY_PATH = f"/v1/models/{MODEL_NAME}"
+READY_PATH = f"/v1/models/{SCORER_MODEL}"
 CATEGORIES = [c.value for c in TaskCategory]
 
 
@@ -154,11 +154,11 @@ def train_and_register(root: Path, *, rows: int = 2000, seed: int = 0, alias: st
         num_boost_round=30,
     )
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    exp = client.get_experiment_by_name(MODEL_NAME)
+    exp = client.get_experiment_by_name(SCORER_MODEL)
     exp_id = (
         exp.experiment_id
         if exp
-        else client.create_experiment(MODEL_NAME, artifact_location=state.mlflow_artifacts.resolve().as_uri())
+        else client.create_experiment(SCORER_MODEL, artifact_location=state.mlflow_artifacts.resolve().as_uri())
     )
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
@@ -166,11 +166,11 @@ def train_and_register(root: Path, *, rows: int = 2000, seed: int = 0, alias: st
         info = mlflow.lightgbm.log_model(
             booster,
             name="model",
-            registered_model_name=MODEL_NAME,
+            registered_model_name=SCORER_MODEL,
             signature=infer_signature(x, booster.predict(x)),
         )
     version = str(info.registered_model_version)
-    client.set_registered_model_alias(MODEL_NAME, alias, version)
+    client.set_registered_model_alias(SCORER_MODEL, alias, version)
     return uri, version
 
 
@@ -184,7 +184,7 @@ def build_world(root: Path, *, n_users: int = 50, n_tips: int = 200, seed: int =
     uri, version = train_and_register(root, seed=seed)
     model_dir = root / "mnt-models"
     mlflow.artifacts.download_artifacts(
-        artifact_uri=f"models:/{MODEL_NAME}/{version}",
+        artifact_uri=f"models:/{SCORER_MODEL}/{version}",
         dst_path=str(model_dir),
         tracking_uri=uri,
         registry_uri=uri,

@@ -14,6 +14,7 @@ from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from contracts.generator import PromptVersionName
+from contracts.names import SCORER_MODEL
 
 GROUP: Final = "tipsml.io"
 VERSION: Final = "v1alpha1"
@@ -145,8 +146,8 @@ class Gates(CrdModel):
 class ModelRolloutSpec(CrdModel):
     """Roll ``candidate`` out on ``inference_service``: shadow, canary steps, then promote or roll back."""
 
-    model_name: str = Field(default="tip-scorer", min_length=1)
-    inference_service: str = Field(default="tip-scorer", min_length=1)
+    model_name: str = Field(default=SCORER_MODEL, min_length=1)
+    inference_service: str = Field(default=SCORER_MODEL, min_length=1)
     candidate: ModelRef
     baseline: ModelRef | None = None
     """The champion at the time of proposal; filled by the operator when absent."""

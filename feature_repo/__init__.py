@@ -15,13 +15,14 @@ Names to use (stable):
 * Scoring (tip-scorer, training): feature service ``tip_scoring`` with entity rows
   ``{"user_id", "tip_id", "category"}`` plus every ``contracts.profile.PROFILE_FEATURES`` name as request
   data (None when the recommender did not send it). The model's inputs are
-  ``feature_repo.features.MODEL_FEATURES``, in that order (outputs of the ``scoring_inputs`` on-demand view).
+  ``feature_repo.names.MODEL_FEATURES``, in that order (outputs of the ``scoring_inputs`` on-demand view).
   Training: ``store.get_historical_features(entity_df, features=store.get_feature_service("tip_scoring"))``
   with the same columns plus ``event_timestamp`` in ``entity_df``.
 * Prompt context (tip-generator): ``user_tasks:open_tasks_json`` and ``user_tasks:recent_completed_json``
   for entity ``{"user_id"}``; decode with ``contracts.task_state.decode_task_views``.
 * Feature views: ``user_activity`` (user), ``tip_stats`` (tip), ``user_category_affinity`` (user, category),
-  ``user_tasks`` (user); push sources ``<view>_push``; request source ``profile_features``.
+  ``user_tasks`` (user); push sources ``<view>_push``; request source ``profile_features``. Import these names
+  (and the feature service's) from :mod:`feature_repo.names`, never spell them.
 * Offline tables the batch job writes: ``feature_repo.config.feature_table_path(state_root, view)``, with
   the view's features, its join keys and ``event_timestamp``; compute values with :mod:`feature_repo.features`
   (``ActivityReplay`` + ``user_activity`` / ``tip_stats`` / ``category_affinity`` / ``task_views``), the same

@@ -16,7 +16,19 @@ from feast.on_demand_feature_view import on_demand_feature_view
 from feast.types import Bool, Float64, Int64, String
 
 from contracts.profile import PROFILE_FEATURES
-from feature_repo.features import MODEL_FEATURES
+from feature_repo.names import (
+    AFFINITY_FEATURES,
+    FEATURE_SERVICE,
+    MODEL_FEATURES,
+    TIP_STATS_FEATURES,
+    TIP_STATS_VIEW,
+    USER_ACTIVITY_FEATURES,
+    USER_ACTIVITY_VIEW,
+    USER_CATEGORY_AFFINITY_VIEW,
+    USER_TASKS_FEATURES,
+    USER_TASKS_VIEW,
+    push_source_name,
+)
 
 TIMESTAMP_FIELD: Final = "event_timestamp"
 FEATURE_TABLES_SUBDIR: Final = "features"
@@ -45,28 +57,24 @@ def _push_source(view: str) -> PushSource:
     batch = FileSource(
         name=f"{view}_table", path=f"{FEATURE_TABLES_SUBDIR}/{view}.parquet", timestamp_field=TIMESTAMP_FIELD
     )
-    return PushSource(name=f"{view}_push", batch_source=batch)
+    return PushSource(name=push_source_name(view), batch_source=batch)
 
 
-user_activity_push = _push_source("user_activity")
-tip_stats_push = _push_source("tip_stats")
-user_category_affinity_push = _push_source("user_category_affinity")
-user_tasks_push = _push_source("user_tasks")
+def _schema(names: tuple[str, ...], *dtypes: Any) -> list[Field]:
+    """One field per feature name of :mod:`feature_repo.names`, typed in the same order."""
+    return [Field(name=name, dtype=dtype) for name, dtype in zip(names, dtypes, strict=True)]
+
+
+user_activity_push = _push_source(USER_ACTIVITY_VIEW)
+tip_stats_push = _push_source(TIP_STATS_VIEW)
+user_category_affinity_push = _push_source(USER_CATEGORY_AFFINITY_VIEW)
+user_tasks_push = _push_source(USER_TASKS_VIEW)
 
 user_activity = FeatureView(
-    name="user_activity",
+    name=USER_ACTIVITY_VIEW,
     entities=[user],
     ttl=timedelta(days=45),
-    schema=[
-        Field(name="user_completion_rate_30d", dtype=Float64),
-        Field(name="user_preferred_hour", dtype=Int64),
-        Field(name="user_active_days_30d", dtype=Int64),
-        Field(name="user_tip_volume_7d", dtype=Int64),
-        Field(name="user_like_rate_30d", dtype=Float64),
-        Field(name="user_open_tasks", dtype=Int64),
-        Field(name="user_completed_7d", dtype=Int64),
-        Field(name="user_category_tasks_30d", dtype=String),
-    ],
+    schema=_schema(USER_ACTIVITY_FEATURES, Float64, Int64, Int64, Int64, Float64, Int64, Int64, String),
     source=user_activity_push,
     online=True,
     description=(
@@ -76,43 +84,30 @@ user_activity = FeatureView(
 )
 
 tip_stats = FeatureView(
-    name="tip_stats",
+    name=TIP_STATS_VIEW,
     entities=[tip],
     ttl=timedelta(days=90),
-    schema=[
-        Field(name="tip_impressions", dtype=Int64),
-        Field(name="tip_positives", dtype=Int64),
-        Field(name="tip_like_rate_smoothed", dtype=Float64),
-        Field(name="tip_category", dtype=String),
-    ],
+    schema=_schema(TIP_STATS_FEATURES, Int64, Int64, Float64, String),
     source=tip_stats_push,
     online=True,
     description="All-time impressions and a like rate shrunk towards the population rate.",
 )
 
 user_category_affinity = FeatureView(
-    name="user_category_affinity",
+    name=USER_CATEGORY_AFFINITY_VIEW,
     entities=[user, category],
     ttl=timedelta(days=90),
-    schema=[
-        Field(name="uc_impressions", dtype=Int64),
-        Field(name="uc_positives", dtype=Int64),
-        Field(name="uc_completions_30d", dtype=Int64),
-        Field(name="uc_affinity", dtype=Float64),
-    ],
+    schema=_schema(AFFINITY_FEATURES, Int64, Int64, Int64, Float64),
     source=user_category_affinity_push,
     online=True,
     description="How a user responds to tips of a category and how much they complete in it.",
 )
 
 user_tasks = FeatureView(
-    name="user_tasks",
+    name=USER_TASKS_VIEW,
     entities=[user],
     ttl=timedelta(days=30),
-    schema=[
-        Field(name="open_tasks_json", dtype=String),
-        Field(name="recent_completed_json", dtype=String),
-    ],
+    schema=_schema(USER_TASKS_FEATURES, String, String),
     source=user_tasks_push,
     online=True,
     description="Open and recent tasks for the generator's prompt context (schema: contracts.task_state).",
@@ -131,17 +126,17 @@ profile_features = RequestSource(
     sources=[user_activity, tip_stats, user_category_affinity, profile_features],
     schema=[Field(name=name, dtype=Float64) for name in MODEL_FEATURES],
     mode="python",
-    description="Model inputs (feature_repo.features.MODEL_FEATURES), identical in training and serving.",
+    description="Model inputs (feature_repo.names.MODEL_FEATURES), identical in training and serving.",
 )
 def scoring_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Delegate to :func:`feature_repo.features.scoring_inputs_batch` (imported here: the UDF is pickled)."""
-    from feature_repo.features import scoring_inputs_batch
+    """Delegate to :func:`feature_repo.features.scoring.scoring_inputs_batch` (imported here: the UDF is pickled)."""
+    from feature_repo.features.scoring import scoring_inputs_batch
 
     return dict(scoring_inputs_batch(inputs))
 
 
 tip_scoring = FeatureService(
-    name="tip_scoring",
+    name=FEATURE_SERVICE,
     features=[user_activity, tip_stats, user_category_affinity, scoring_inputs],
     description="Everything the tip-scorer model reads; used by training and serving alike.",
 )

@@ -125,11 +125,12 @@ def register(
     from contracts.runtime import apply_offline_switches
 
     apply_offline_switches()
+    from feature_repo.names import FEATURE_SERVICE
     from pipelines.steps.stages import register_stage
 
     lineage = {
         "event_log": event_log,
-        "feature_repo": "feature_repo (tip_scoring)",
+        "feature_repo": f"feature_repo ({FEATURE_SERVICE})",
         "pipeline": "train-tip-scorer",
         "pipeline_run": pipeline_run,
         "seed": seed,

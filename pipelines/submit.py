@@ -6,10 +6,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from contracts.names import SCORER_MODEL
 from pipelines.errors import CompileError, SubmitError
 from pipelines.pipeline import PIPELINE_NAME, compile_pipeline
 
-EXPERIMENT = "tip-scorer"
+EXPERIMENT = SCORER_MODEL
+"""KFP experiment the training runs are filed under: the model they train."""
 
 
 def compile_to(image: str, path: Path) -> Path:

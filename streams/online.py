@@ -2,7 +2,7 @@
 
 :class:`streams.pusher.OnlinePusher` calls these off the ack path, for the union of keys of many batches.
 
-Values come from :mod:`feature_repo.features` (the functions the training pipeline uses too), so the online
+Values come from :mod:`feature_repo.features.views` (the functions the training pipeline uses too), so the online
 store and the training tables agree. ``as_of`` is the batch's event time (its latest ``occurred_at``, never
 later than now): live traffic gets "now", a replay of old events gets the time of the replay.
 """
@@ -15,24 +15,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from contracts.enums import TaskCategory
-from feature_repo.features import (
-    category_affinity,
-    category_completions,
-    task_views,
-    tip_stats,
-    user_activity,
+from feature_repo.features.views import category_affinity, category_completions, task_views, tip_stats, user_activity
+from feature_repo.names import (
+    PUSHED_VIEWS,
+    TIP_STATS_VIEW,
+    USER_ACTIVITY_VIEW,
+    USER_CATEGORY_AFFINITY_VIEW,
+    USER_TASKS_VIEW,
+    push_source_name,
 )
 from streams.state_store import Affected, StateStore
 
 if TYPE_CHECKING:
     from feast import FeatureStore
 
-PUSH_SOURCES = {
-    "user_activity": "user_activity_push",
-    "tip_stats": "tip_stats_push",
-    "user_category_affinity": "user_category_affinity_push",
-    "user_tasks": "user_tasks_push",
-}
+PUSH_SOURCES = {view: push_source_name(view) for view in PUSHED_VIEWS}
 
 
 FeatureRows = dict[str, list[dict[str, Any]]]
@@ -51,19 +48,21 @@ def feature_rows(state: StateStore, affected: Affected, as_of: datetime) -> Feat
     if affected.users:
         opens = state.opens(affected.users, (as_of - timedelta(days=31)).date())
         shown = state.shown(affected.users, as_of - timedelta(days=31))
-        out["user_activity"] = [
+        out[USER_ACTIVITY_VIEW] = [
             {"user_id": u, **user_activity(tasks.get(u, []), opens.get(u, []), shown.get(u, []), as_of)}
             for u in sorted(affected.users)
         ]
     if affected.task_users:
-        out["user_tasks"] = [{"user_id": u, **task_views(tasks.get(u, []), as_of)} for u in sorted(affected.task_users)]
+        out[USER_TASKS_VIEW] = [
+            {"user_id": u, **task_views(tasks.get(u, []), as_of)} for u in sorted(affected.task_users)
+        ]
     if affected.tips:
         counts = state.tip_counts(affected.tips)
-        out["tip_stats"] = [{"tip_id": t, **tip_stats(*counts[t])} for t in sorted(affected.tips) if t in counts]
+        out[TIP_STATS_VIEW] = [{"tip_id": t, **tip_stats(*counts[t])} for t in sorted(affected.tips) if t in counts]
     if affected.user_categories:
         reward_counts = state.affinity_counts(affected.user_categories)
         completions = {u: category_completions(tasks.get(u, []), as_of) for u, _ in affected.user_categories}
-        out["user_category_affinity"] = [
+        out[USER_CATEGORY_AFFINITY_VIEW] = [
             {
                 "user_id": u,
                 "category": c,

@@ -1,7 +1,7 @@
 """The consumers' SQLite state: applied event ids, task state, app-open counts, the reward log, batches.
 
 One file (``LocalState.state_db``, WAL) and one transaction per batch, so a batch is applied entirely or not
-at all. Task state is folded with :func:`feature_repo.features.apply_task_event`, the very rule the batch
+at all. Task state is folded with :func:`feature_repo.features.tasks.apply_task_event`, the very rule the batch
 replay uses. The ``batches`` table makes the Parquet event log and the online push exactly-once across
 crashes (see :mod:`streams.writer`). ``ingested_events`` records when each id was applied, so ids older than
 the retention can be forgotten (:meth:`StateStore.prune_applied_ids`).
@@ -24,7 +24,8 @@ from contracts.enums import TaskCategory, TaskPriority, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown
 from experiments.reward_log import connect, new_event_ids, write_events
 from experiments.reward_log import ensure_schema as ensure_reward_schema
-from feature_repo.features import OpenCount, ShownTip, TaskRecord, apply_task_event, local_hour, utc_day
+from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
+from feature_repo.features.tasks import apply_task_event
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS ingested_events (event_id TEXT PRIMARY KEY, applied_at REAL) WITHOUT ROWID;

@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.model_card import CardFeature, CardInputs, DataWindow, GateDecision, Lineage, ModelCard
 from contracts.profile import PROFILE_FEATURES
-from pipelines.steps.feature_store import FEATURE_SERVICE
+from feature_repo.names import FEATURE_SERVICE
 
 INTENDED_USE = (
     "Ranks candidate tips for one user by the probability of a positive reaction (liked or acted); "

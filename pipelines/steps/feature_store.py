@@ -1,7 +1,7 @@
 """Feast side of the pipeline: publish batch tables, retrieve point-in-time training features, materialize.
 
 Training and serving both read the ``tip_scoring`` feature service, so the model's inputs come out of the
-same on-demand transform (``feature_repo.features.scoring_inputs``) in both places.
+same on-demand transform (``feature_repo.features.scoring.scoring_inputs``) in both places.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any, Final
 import pandas as pd
 
 from contracts.profile import PROFILE_FEATURES
+from feature_repo.names import FEATURE_SERVICE
 from pipelines.errors import FeatureStoreError
 from pipelines.steps.feature_tables import TIMESTAMP, FeatureTables
 from pipelines.steps.pit_join import asof_historical_features
 
-FEATURE_SERVICE: Final = "tip_scoring"
 ENTITY_COLUMNS: Final = ("user_id", "tip_id", "category")
 
 

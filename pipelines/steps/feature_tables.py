@@ -19,18 +19,10 @@ import pandas as pd
 
 from contracts.enums import Reaction, TaskCategory, TaskPriority, TaskStatus
 from contracts.events import SCHEMA_VERSION, AppOpened, TaskCompleted, TaskSynced
-from feature_repo.features import (
-    OpenCount,
-    ShownTip,
-    TaskRecord,
-    apply_task_event,
-    category_affinity,
-    category_completions,
-    local_hour,
-    tip_stats,
-    user_activity,
-    utc_day,
-)
+from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
+from feature_repo.features.tasks import apply_task_event
+from feature_repo.features.views import category_affinity, category_completions, tip_stats, user_activity
+from feature_repo.names import TIP_STATS_VIEW, USER_ACTIVITY_VIEW, USER_CATEGORY_AFFINITY_VIEW
 
 TIMESTAMP = "event_timestamp"
 _TYPE_ORDER = {"tip_shown": 0}
@@ -51,9 +43,9 @@ class FeatureTables:
     def views(self) -> dict[str, pd.DataFrame]:
         """Feature view name → table, as Feast's file sources expect them."""
         return {
-            "user_activity": self.user_activity,
-            "tip_stats": self.tip_stats,
-            "user_category_affinity": self.user_category_affinity,
+            USER_ACTIVITY_VIEW: self.user_activity,
+            TIP_STATS_VIEW: self.tip_stats,
+            USER_CATEGORY_AFFINITY_VIEW: self.user_category_affinity,
         }
 
 
@@ -113,7 +105,7 @@ class _Replay:
 
 
 class _Opened(NamedTuple):
-    """The two fields :func:`feature_repo.features.local_hour` reads, without building a whole event."""
+    """The two fields :func:`feature_repo.features.records.local_hour` reads, without building a whole event."""
 
     occurred_at: datetime
     tz_offset_minutes: int

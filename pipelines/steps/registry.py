@@ -17,14 +17,12 @@ import lightgbm as lgb
 import pandas as pd
 
 from contracts.model_card import CARD_JSON, CARD_MARKDOWN, ModelCard, card_json, render_markdown
+from contracts.names import CHALLENGER_ALIAS, CHAMPION_ALIAS, SCORER_MODEL
 from pipelines.errors import RegistryError
 from pipelines.steps.evaluate import Champion
 from pipelines.steps.train import feature_matrix
 
-MODEL_NAME: Final = "tip-scorer"
-CHAMPION: Final = "champion"
-CHALLENGER: Final = "challenger"
-EXPERIMENT: Final = "tip-scorer-training"
+EXPERIMENT: Final = f"{SCORER_MODEL}-training"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +62,11 @@ def load_champion(tracking_uri: str) -> Champion | None:
 
     client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:
-        mv = client.get_model_version_by_alias(MODEL_NAME, CHAMPION)
+        mv = client.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS)
     except MlflowException:
         return None
     try:
-        booster = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}/{mv.version}")
+        booster = mlflow.lightgbm.load_model(f"models:/{SCORER_MODEL}/{mv.version}")
     except MlflowException as e:
         raise RegistryError(f"champion version {mv.version} cannot be loaded") from e
     return Champion(version=str(mv.version), booster=booster)
@@ -114,7 +112,7 @@ def register(
                 name="model",
                 signature=infer_signature(x, booster.predict(x)),
                 input_example=x,
-                registered_model_name=MODEL_NAME,
+                registered_model_name=SCORER_MODEL,
                 pip_requirements=[f"lightgbm=={lightgbm.__version__}"],
             )
             version = str(info.registered_model_version)
@@ -123,15 +121,15 @@ def register(
             mlflow.log_text(render_markdown(card), CARD_MARKDOWN)
         client = mlflow.MlflowClient()
         card_uri = f"runs:/{run.info.run_id}/{CARD_JSON}"
-        client.set_model_version_tag(MODEL_NAME, version, "model_card", card_uri)
-        client.set_model_version_tag(MODEL_NAME, version, "gate", "proposed" if proposed else "rejected")
-        client.set_model_version_tag(MODEL_NAME, version, "gate_reason", reason)
-        client.update_model_version(MODEL_NAME, version, description=f"Model card: {card_uri}. Gate: {reason}.")
+        client.set_model_version_tag(SCORER_MODEL, version, "model_card", card_uri)
+        client.set_model_version_tag(SCORER_MODEL, version, "gate", "proposed" if proposed else "rejected")
+        client.set_model_version_tag(SCORER_MODEL, version, "gate_reason", reason)
+        client.update_model_version(SCORER_MODEL, version, description=f"Model card: {card_uri}. Gate: {reason}.")
         if proposed:
-            client.set_registered_model_alias(MODEL_NAME, CHALLENGER, version)
-        storage_uri = client.get_model_version_download_uri(MODEL_NAME, version)
+            client.set_registered_model_alias(SCORER_MODEL, CHALLENGER_ALIAS, version)
+        storage_uri = client.get_model_version_download_uri(SCORER_MODEL, version)
     except MlflowException as e:
-        raise RegistryError(f"registering {MODEL_NAME} failed: {e.message}") from e
+        raise RegistryError(f"registering {SCORER_MODEL} failed: {e.message}") from e
     return Registered(
         version=version,
         run_id=run.info.run_id,

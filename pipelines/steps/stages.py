@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from contracts.model_card import DataWindow, GateDecision
+from contracts.names import SCORER_MODEL
 from pipelines.steps import feature_store, registry
 from pipelines.steps.card import build_card
 from pipelines.steps.evaluate import champion_gate, evaluate
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 def model_features() -> list[str]:
     """The model's inputs, in order, from the one definition serving also uses."""
-    from feature_repo.features import MODEL_FEATURES
+    from feature_repo.names import MODEL_FEATURES
 
     return list(MODEL_FEATURES)
 
@@ -140,7 +141,7 @@ def register_stage(
 
     def card(version: str, run_id: str) -> Any:
         return build_card(
-            model_name=registry.MODEL_NAME,
+            model_name=SCORER_MODEL,
             model_version=version,
             run_id=run_id,
             created_at=registry.now(),

@@ -22,6 +22,7 @@ from contracts.generator import GeneratorInstance
 from contracts.profile import ProfileFeatures
 from contracts.prompt_context import MAX_OPEN_TASKS, MAX_RECENT_COMPLETED, PromptContext, TaskView
 from contracts.task_state import OPEN_TASKS_FIELD, RECENT_COMPLETED_FIELD, USER_TASKS_VIEW, decode_task_views, shift_due
+from feature_repo.names import USER_ACTIVITY_VIEW
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ TIMESTAMP_SUFFIX = "__ts"
 FEAST_REFS: tuple[str, ...] = (
     f"{USER_TASKS_VIEW}:{OPEN_TASKS_FIELD}",
     f"{USER_TASKS_VIEW}:{RECENT_COMPLETED_FIELD}",
-    *(f"user_activity:{name}" for name in ACTIVITY_FEATURES),
+    *(f"{USER_ACTIVITY_VIEW}:{name}" for name in ACTIVITY_FEATURES),
 )
 
 

@@ -35,12 +35,12 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from contracts.profile import PROFILE_FEATURES, ProfileFeatures
+from feature_repo.names import FEATURE_SERVICE, TIP_STATS_VIEW
 from predictors.scorer.errors import FeatureStoreUnavailableError
 from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.model_store import Matrix
 
-FEATURE_SERVICE: Final = "tip_scoring"
-CATEGORY_VIEW: Final = "tip_stats"
+CATEGORY_VIEW: Final = TIP_STATS_VIEW
 CATEGORY_FEATURE: Final = "tip_category"
 CATEGORY_REF: Final = f"{CATEGORY_VIEW}:{CATEGORY_FEATURE}"
 PROBE_ENTITY: Final = {"tip_id": "__readiness_probe__"}

@@ -10,9 +10,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.local_state import LocalState
+from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
 from contracts.scorer import MAX_CANDIDATES
 
-MODEL_NAME = "tip-scorer"
+MODEL_NAME = SCORER_MODEL
 
 
 class Role(StrEnum):
@@ -31,7 +32,7 @@ class ScorerSettings(BaseSettings):
     """A shadow gets mirrored traffic whose answers are discarded. The request path writes nothing and emits
     no events in either role (a test proves a shadow leaves the state untouched); the role labels metrics."""
 
-    model_uri: str = f"models:/{MODEL_NAME}@champion"
+    model_uri: str = f"models:/{SCORER_MODEL}@{CHAMPION_ALIAS}"
     """``models:/<name>@<alias>`` or ``models:/<name>/<version>`` from the MLflow registry, or a local
     MLflow model directory (what KServe's storage initializer mounts at ``/mnt/models``)."""
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from contracts.model_card import CARD_JSON, CARD_MARKDOWN, ModelCard
-from feature_repo.features import MODEL_FEATURES
+from contracts.names import CHALLENGER_ALIAS, CHAMPION_ALIAS, SCORER_MODEL
+from feature_repo.names import MODEL_FEATURES
 from pipelines.steps import stages
-from pipelines.steps.registry import CHALLENGER, CHAMPION, MODEL_NAME
 
 pytestmark = pytest.mark.integration
 
@@ -70,27 +70,27 @@ def test_registration_cards_alias_and_champion_gate(staged: Any, tmp_path: Path,
     first = _train_evaluate_register(staged, tmp_path, uri, staged.train, loose_thresholds)
     assert first.version == "1" and first.proposed
     client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-    assert str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version) == "1"
+    assert str(client.get_model_version_by_alias(SCORER_MODEL, CHALLENGER_ALIAS).version) == "1"
 
     # The signature and input example cover MODEL_FEATURES in order; the scorer loads the native booster.
-    info = mlflow.models.get_model_info(f"models:/{MODEL_NAME}/1")
+    info = mlflow.models.get_model_info(f"models:/{SCORER_MODEL}/1")
     assert info.signature.inputs.input_names() == list(MODEL_FEATURES)
-    booster = mlflow.lightgbm.load_model(f"models:/{MODEL_NAME}/1")
+    booster = mlflow.lightgbm.load_model(f"models:/{SCORER_MODEL}/1")
     assert isinstance(booster, lgb.Booster) and booster.feature_name() == list(MODEL_FEATURES)
 
     # Version 1 becomes champion; a challenger trained on shuffled labels is registered, not proposed.
-    client.set_registered_model_alias(MODEL_NAME, CHAMPION, "1")
+    client.set_registered_model_alias(SCORER_MODEL, CHAMPION_ALIAS, "1")
     train = pd.read_parquet(staged.train)
     shuffled = tmp_path / "shuffled.parquet"
     train.assign(label=train["label"].sample(frac=1.0, random_state=0).to_numpy()).to_parquet(shuffled)
     second = _train_evaluate_register(staged, tmp_path, uri, shuffled, loose_thresholds)
     assert second.version == "2" and not second.proposed and second.champion_version == "1"
     assert "vs champion 1" in second.reason
-    assert str(client.get_model_version_by_alias(MODEL_NAME, CHALLENGER).version) == "1"
-    assert client.get_model_version(MODEL_NAME, "2").tags["gate"] == "rejected"
+    assert str(client.get_model_version_by_alias(SCORER_MODEL, CHALLENGER_ALIAS).version) == "1"
+    assert client.get_model_version(SCORER_MODEL, "2").tags["gate"] == "rejected"
 
     # Every registered version carries a complete model card.
-    versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+    versions = client.search_model_versions(f"name='{SCORER_MODEL}'")
     assert sorted(str(v.version) for v in versions) == ["1", "2"]
     cards = {str(v.version): _assert_complete_card(client, v) for v in versions}
     assert cards["1"].gate.proposed and not cards["2"].gate.proposed
