@@ -71,6 +71,22 @@ def open_store_from_yaml(feature_store_yaml: Path) -> FeatureStore:
     return FeatureStore(repo_path=str(path.parent), fs_yaml_file=path)
 
 
+def open_configured_store(feast_config: Path | None, state_dir: Path, *, apply_local: bool) -> FeatureStore:
+    """The store a process is configured for: ``feast_config`` (a ``feature_store.yaml``), else the local default.
+
+    The local default lives under ``state_dir``. Only it is ever applied, and only when ``apply_local``: the
+    writers (the consumers and their pusher) apply it because they may be the first to touch a fresh state
+    directory; readers (the predictors) open what the writers or training applied. A production registry is
+    applied at release time (:func:`open_store_from_yaml`).
+    """
+    if feast_config is not None:
+        return open_store_from_yaml(feast_config)
+    store = open_store(state_dir)
+    if apply_local:
+        apply_definitions(store)
+    return store
+
+
 def apply_definitions(store: FeatureStore) -> None:
     """Register every object of :mod:`feature_repo.definitions` (what ``feast apply`` does)."""
     from feature_repo.definitions import ALL_OBJECTS

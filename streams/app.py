@@ -24,13 +24,9 @@ log = logging.getLogger(__name__)
 def open_feature_store(settings: ConsumerSettings) -> FeatureStore:
     """The store the consumers push to: ``feast_config`` when set, else the local default (applied)."""
     apply_offline_switches()
-    from feature_repo.config import apply_definitions, open_store, open_store_from_yaml
+    from feature_repo.config import open_configured_store
 
-    if settings.feast_config is not None:
-        return open_store_from_yaml(settings.feast_config)
-    store = open_store(settings.state_dir)
-    apply_definitions(store)
-    return store
+    return open_configured_store(settings.feast_config, settings.state_dir, apply_local=True)
 
 
 async def run(settings: ConsumerSettings, stop: asyncio.Event, metrics: IngestMetrics | None = None) -> None:

@@ -84,16 +84,12 @@ def _main(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s online-pusher: %(message)s")
     logging.getLogger("feast").setLevel(logging.WARNING)  # it logs every registry refresh at INFO
     warnings.filterwarnings("ignore", message="On demand feature view is an experimental feature")
-    from feature_repo.config import apply_definitions, open_store, open_store_from_yaml
+    from feature_repo.config import open_configured_store
     from streams.online import OnlineWriter
     from streams.state_store import StateStore
 
     root = Path(state_root)
-    if feast_config is None:
-        store = open_store(root)
-        apply_definitions(store)
-    else:
-        store = open_store_from_yaml(Path(feast_config))
+    store = open_configured_store(None if feast_config is None else Path(feast_config), root, apply_local=True)
     writer = OnlineWriter(store)
     state = StateStore(root / "state.db", synchronous=synchronous)
     ready.set()

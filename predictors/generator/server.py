@@ -33,16 +33,9 @@ def open_reader(settings: GeneratorSettings) -> UserStateReader:
     """Feast when configured, else a reader that knows nobody."""
     if not settings.use_feature_store:
         return NoUserState()
-    from feast import FeatureStore
+    from feature_repo.config import open_configured_store
 
-    store: Any
-    if settings.feast_config is not None:
-        store = FeatureStore(repo_path=str(settings.feast_config.parent), fs_yaml_file=settings.feast_config)
-    else:
-        from feature_repo.config import open_store
-
-        store = open_store(settings.state_dir)
-    return FeastUserStateReader(store)
+    return FeastUserStateReader(open_configured_store(settings.feast_config, settings.state_dir, apply_local=False))
 
 
 def build_service(settings: GeneratorSettings) -> GenerationService:

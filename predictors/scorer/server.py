@@ -42,13 +42,9 @@ NOISY_LOGGERS = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.
 
 def open_feature_store(settings: ScorerSettings) -> Any:
     """The configured Feast store: a ``feature_store.yaml`` when given, else the local default."""
-    from feast import FeatureStore
+    from feature_repo.config import open_configured_store
 
-    if settings.feast_config is not None:
-        return FeatureStore(repo_path=str(settings.feast_config.parent), fs_yaml_file=settings.feast_config)
-    from feature_repo.config import open_store
-
-    return open_store(settings.state_dir)
+    return open_configured_store(settings.feast_config, settings.state_dir, apply_local=False)
 
 
 def metrics_role(settings: ScorerSettings) -> str:
