@@ -13,6 +13,11 @@ Write rules, chosen so that redelivery and out-of-order arrival cannot change th
 
 Readers only see rows whose ``tip_shown`` has arrived: a reaction without its impression has no propensity
 and cannot be attributed.
+
+Every query of the reward tables lives here, the consumers' feature reads included (:func:`shown_since`,
+:func:`tip_counts`, :func:`affinity_counts`), so what counts as a positive reaction is decided once, from
+:attr:`contracts.enums.Reaction.is_positive`. The SQLite helpers both state databases use (connection,
+transaction, timestamps, chunked ``IN`` lists) are here too.
 """
 
 from __future__ import annotations
@@ -23,8 +28,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar, overload
 
+from contracts.enums import Reaction
 from contracts.events import TipReaction, TipShown
 from contracts.rewards import RewardAggregate, RewardRecord
 
@@ -69,18 +75,51 @@ _COLUMNS: Final = (
     "request_id, user_id, tip_id, category, model_version, prompt_version, propensity, shown_at,"
     " reaction, reacted_at"
 )
-_POSITIVE_SQL: Final = "reaction IN ('liked', 'acted')"
-_IN_CHUNK: Final = 500
+POSITIVE_REACTIONS: Final = tuple(r.value for r in Reaction if r.is_positive)
+_POSITIVE_SQL: Final = "reaction IN ({})".format(", ".join(f"'{r}'" for r in POSITIVE_REACTIONS))
+"""True for a positive reaction, in SQL (values of our own enum, so quoting them inline is safe)."""
+IN_CHUNK: Final = 500
+"""Keys per ``IN (...)`` list: SQLite caps the parameters of one statement."""
+_T = TypeVar("_T")
 
 Bucket = Literal["prompt_version", "model_version"]
 
 
-def _ts(dt: datetime) -> float:
-    return dt.timestamp()
+@overload
+def to_ts(dt: datetime) -> float: ...
+@overload
+def to_ts(dt: None) -> None: ...
+def to_ts(dt: datetime | None) -> float | None:
+    """Stored form of a timestamp (epoch seconds), None kept."""
+    return None if dt is None else dt.timestamp()
 
 
-def _dt(ts: float | None) -> datetime | None:
+def from_ts(ts: float | None) -> datetime | None:
+    """Inverse of :func:`to_ts` (UTC)."""
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
+
+
+def chunked(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    """``items`` in slices of at most :data:`IN_CHUNK`, one ``IN`` list each."""
+    for i in range(0, len(items), IN_CHUNK):
+        yield items[i : i + IN_CHUNK]
+
+
+def marks(n: int) -> str:
+    """``?,?,...``: the placeholders of an ``IN`` list of ``n`` keys."""
+    return ",".join("?" * n)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error) on a connection in autocommit mode."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
@@ -101,10 +140,8 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 def new_event_ids(conn: sqlite3.Connection, table: str, event_ids: Sequence[str]) -> set[str]:
     """Which of ``event_ids`` are not yet in ``table`` (a one-column ``event_id`` table)."""
     seen: set[str] = set()
-    for i in range(0, len(event_ids), _IN_CHUNK):
-        chunk = event_ids[i : i + _IN_CHUNK]
-        marks = ",".join("?" * len(chunk))
-        rows = conn.execute(f"SELECT event_id FROM {table} WHERE event_id IN ({marks})", chunk)
+    for chunk in chunked(event_ids):
+        rows = conn.execute(f"SELECT event_id FROM {table} WHERE event_id IN ({marks(len(chunk))})", chunk)
         seen.update(r[0] for r in rows)
     return set(event_ids) - seen
 
@@ -125,15 +162,72 @@ def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReacti
     conn.executemany("INSERT INTO reward_events (event_id) VALUES (?)", [(ev.event_id,) for ev in todo])
     conn.executemany(_UPSERT_SHOWN, [
         (ev.request_id, ev.tip_id, ev.user_id, ev.category.value, ev.model_version, ev.prompt_version,
-         ev.propensity, _ts(ev.occurred_at))
+         ev.propensity, to_ts(ev.occurred_at))
         for ev in todo if isinstance(ev, TipShown)
     ])
     conn.executemany(_UPSERT_REACTION, [
         (ev.request_id, ev.tip_id, ev.user_id, ev.model_version, ev.prompt_version, ev.reaction.value,
-         _ts(ev.occurred_at))
+         to_ts(ev.occurred_at))
         for ev in todo if isinstance(ev, TipReaction)
     ])
     return len(todo)
+
+
+def categories_of(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """(user_id, category) of the rows with these ``(request_id, tip_id)`` keys whose category is known."""
+    out: set[tuple[str, str]] = set()
+    for rid, tid in keys:
+        row = conn.execute(
+            "SELECT user_id, category FROM reward_log WHERE request_id = ? AND tip_id = ?", (rid, tid)
+        ).fetchone()
+        if row is not None and row[1] is not None:
+            out.add((row[0], row[1]))
+    return out
+
+
+def shown_since(
+    conn: sqlite3.Connection, users: Iterable[str], since: datetime
+) -> Iterator[tuple[str, str, str, datetime, bool]]:
+    """(user_id, tip_id, category, shown_at, positive) of every tip shown to ``users`` from ``since`` on."""
+    for chunk in chunked(sorted(users)):
+        for r in conn.execute(
+            f"SELECT user_id, tip_id, category, shown_at, {_POSITIVE_SQL} FROM reward_log"
+            f" WHERE user_id IN ({marks(len(chunk))}) AND shown_at >= ?",
+            [*chunk, to_ts(since)],
+        ):
+            shown_at = from_ts(r[3])
+            assert shown_at is not None
+            yield r[0], r[1], r[2], shown_at, bool(r[4])
+
+
+def tip_counts(conn: sqlite3.Connection, tips: Iterable[str]) -> dict[str, tuple[int, int, str | None]]:
+    """(impressions, positives, category) per tip, all time."""
+    out: dict[str, tuple[int, int, str | None]] = {}
+    for chunk in chunked(sorted(tips)):
+        for r in conn.execute(
+            f"SELECT tip_id, COUNT(*), SUM({_POSITIVE_SQL}), MAX(category) FROM reward_log"
+            f" WHERE tip_id IN ({marks(len(chunk))}) AND shown_at IS NOT NULL GROUP BY tip_id",
+            chunk,
+        ):
+            out[r[0]] = (r[1], r[2] or 0, r[3])
+    return out
+
+
+def affinity_counts(
+    conn: sqlite3.Connection, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(impressions, positives) per (user_id, category), all time."""
+    wanted = set(pairs)
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for chunk in chunked(sorted({u for u, _ in wanted})):
+        for r in conn.execute(
+            f"SELECT user_id, category, COUNT(*), SUM({_POSITIVE_SQL}) FROM reward_log"
+            f" WHERE user_id IN ({marks(len(chunk))}) AND shown_at IS NOT NULL GROUP BY user_id, category",
+            chunk,
+        ):
+            if (r[0], r[1]) in wanted:
+                out[(r[0], r[1])] = (r[2], r[3] or 0)
+    return out
 
 
 class RewardLog:
@@ -159,14 +253,8 @@ class RewardLog:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self._lock, transaction(self._conn) as conn:
+            yield conn
 
     def record(self, events: Iterable[TipShown | TipReaction]) -> int:
         """Apply ``tip_shown`` / ``tip_reaction`` events in one transaction; returns how many were new."""
@@ -184,10 +272,10 @@ class RewardLog:
     ) -> list[RewardRecord]:
         """Shown tips with ``since <= shown_at < until``, oldest first, optionally for one version."""
         where = ["shown_at IS NOT NULL", "shown_at >= ?"]
-        args: list[object] = [_ts(since)]
+        args: list[object] = [to_ts(since)]
         if until is not None:
             where.append("shown_at < ?")
-            args.append(_ts(until))
+            args.append(to_ts(until))
         if model_version is not None:
             where.append("model_version = ?")
             args.append(model_version)
@@ -204,7 +292,7 @@ class RewardLog:
         return [
             RewardRecord(
                 request_id=r[0], user_id=r[1], tip_id=r[2], category=r[3], model_version=r[4],
-                prompt_version=r[5], propensity=r[6], shown_at=_dt(r[7]), reaction=r[8], reacted_at=_dt(r[9]),
+                prompt_version=r[5], propensity=r[6], shown_at=from_ts(r[7]), reaction=r[8], reacted_at=from_ts(r[9]),
             )
             for r in rows
         ]
@@ -226,7 +314,7 @@ class RewardLog:
         for op, bound in ((">=", since), ("<", until)):
             if bound is not None:
                 where.append(f"shown_at {op} ?")
-                args.append(_ts(bound))
+                args.append(to_ts(bound))
         for column, version in (("model_version", model_version), ("prompt_version", prompt_version)):
             if version is not None:
                 where.append(f"{column} = ?")
@@ -240,7 +328,7 @@ class RewardLog:
             rows = self._conn.execute(sql, args).fetchall()
         return [
             RewardAggregate(key=r[0], shown=r[1], positive=r[2] or 0, reacted=r[3] or 0,
-                            first_shown_at=_dt(r[4]), last_shown_at=_dt(r[5]))
+                            first_shown_at=from_ts(r[4]), last_shown_at=from_ts(r[5]))
             for r in rows
         ]
 

@@ -4,7 +4,8 @@ One file (``LocalState.state_db``, WAL) and one transaction per batch, so a batc
 at all. Task state is folded with :func:`feature_repo.features.tasks.apply_task_event`, the very rule the batch
 replay uses. The ``batches`` table makes the Parquet event log and the online push exactly-once across
 crashes (see :mod:`streams.writer`). ``ingested_events`` records when each id was applied, so ids older than
-the retention can be forgotten (:meth:`StateStore.prune_applied_ids`).
+the retention can be forgotten (:meth:`StateStore.prune_applied_ids`). The reward tables in the same file are
+read and written only through :mod:`experiments.reward_log`, which also lends its SQLite helpers here.
 """
 
 from __future__ import annotations
@@ -16,14 +17,14 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Final, TypeVar
+from typing import Final
 
 from contracts.enums import TaskCategory, TaskPriority, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown
-from experiments.reward_log import connect, new_event_ids, write_events
-from experiments.reward_log import ensure_schema as ensure_reward_schema
+from experiments import reward_log
+from experiments.reward_log import chunked, connect, from_ts, marks, new_event_ids, to_ts, transaction, write_events
 from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
 from feature_repo.features.tasks import apply_task_event
 
@@ -49,21 +50,6 @@ _APPLIED_AT_INDEX: Final = (
     "CREATE INDEX IF NOT EXISTS ingested_events_applied_at ON ingested_events (applied_at)"
 )
 _PRUNE_CHUNK: Final = 50_000
-_IN_CHUNK: Final = 500
-_T = TypeVar("_T")
-
-
-def _ts(dt: datetime | None) -> float | None:
-    return None if dt is None else dt.timestamp()
-
-
-def _dt(ts: float | None) -> datetime | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    for i in range(0, len(items), _IN_CHUNK):
-        yield items[i : i + _IN_CHUNK]
 
 
 @dataclass
@@ -100,7 +86,7 @@ class StateStore:
         self.conn = connect(path, synchronous=synchronous)
         self.conn.executescript(SCHEMA)
         self._add_applied_at()
-        ensure_reward_schema(self.conn)
+        reward_log.ensure_schema(self.conn)
 
     def _add_applied_at(self) -> None:
         """Give databases from before pruning an ``applied_at`` column (old ids count as applied now)."""
@@ -118,13 +104,8 @@ class StateStore:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error)."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        with transaction(self.conn) as conn:
+            yield conn
 
     def unseen(self, events: Sequence[EventBase]) -> list[EventBase]:
         """Events whose id was never applied, first occurrence within the batch only."""
@@ -166,32 +147,23 @@ class StateStore:
                 if isinstance(te, TaskCompleted) or te.status is TaskStatus.DONE:
                     affected.user_categories.add((te.user_id, te.category.value))
             affected.tips.update(e.tip_id for e in tip_events)
-            for u, c in self._categories_of(conn, tip_events):
-                affected.user_categories.add((u, c))
+            affected.user_categories.update(
+                (e.user_id, e.category.value) for e in tip_events if isinstance(e, TipShown)
+            )
+            reactions = [(e.request_id, e.tip_id) for e in tip_events if isinstance(e, TipReaction)]
+            affected.user_categories.update(reward_log.categories_of(conn, reactions))
             conn.execute(
                 "INSERT INTO batches (batch_id, files, affected, as_of) VALUES (?, ?, ?, ?)",
                 (batch_id, json.dumps(list(files)), affected.to_json(), as_of.timestamp()),
             )
         return affected
 
-    @staticmethod
-    def _categories_of(conn: sqlite3.Connection, events: Sequence[TipShown | TipReaction]) -> set[tuple[str, str]]:
-        out = {(e.user_id, e.category.value) for e in events if isinstance(e, TipShown)}
-        keys = [(e.request_id, e.tip_id) for e in events if isinstance(e, TipReaction)]
-        for rid, tid in keys:
-            row = conn.execute(
-                "SELECT user_id, category FROM reward_log WHERE request_id = ? AND tip_id = ?", (rid, tid)
-            ).fetchone()
-            if row is not None and row[1] is not None:
-                out.add((row[0], row[1]))
-        return out
-
     def _apply_tasks(self, conn: sqlite3.Connection, events: Sequence[TaskSynced | TaskCompleted]) -> None:
         if not events:
             return
         keys = sorted({(e.user_id, e.task_id) for e in events})
         current: dict[tuple[str, str], TaskRecord] = {}
-        for chunk in _chunks(keys):
+        for chunk in chunked(keys):
             pairs = ",".join("(?, ?)" for _ in chunk)
             source = (  # a join, so each key is a primary-key lookup (a row-value IN would scan the table)
                 f"(VALUES {pairs}) AS k CROSS JOIN tasks AS t ON t.user_id = k.column1 AND t.task_id = k.column2"
@@ -215,12 +187,12 @@ class StateStore:
                     r.category.value,
                     r.status.value,
                     r.priority.value,
-                    _ts(r.first_seen_at),
-                    _ts(r.updated_at),
-                    _ts(r.completed_at),
+                    to_ts(r.first_seen_at),
+                    to_ts(r.updated_at),
+                    to_ts(r.completed_at),
                     r.title,
-                    _ts(r.due_at),
-                    _ts(r.synced_at),
+                    to_ts(r.due_at),
+                    to_ts(r.synced_at),
                 )
                 for (u, _), r in changed.items()
             ],
@@ -235,7 +207,7 @@ class StateStore:
             f" t.completed_at, t.title, t.due_at, t.synced_at FROM {source}",
             params,
         ):
-            first, updated = _dt(r[5]), _dt(r[6])
+            first, updated = from_ts(r[5]), from_ts(r[6])
             assert first is not None and updated is not None
             yield r[0], TaskRecord(
                 task_id=r[1],
@@ -244,16 +216,16 @@ class StateStore:
                 priority=TaskPriority(r[4]),
                 first_seen_at=first,
                 updated_at=updated,
-                completed_at=_dt(r[7]),
+                completed_at=from_ts(r[7]),
                 title=r[8],
-                due_at=_dt(r[9]),
-                synced_at=_dt(r[10]),
+                due_at=from_ts(r[9]),
+                synced_at=from_ts(r[10]),
             )
 
     def _load_tasks(self, conn: sqlite3.Connection, users: Iterable[str]) -> dict[str, list[TaskRecord]]:
         out: dict[str, list[TaskRecord]] = defaultdict(list)
-        for chunk in _chunks(sorted(users)):
-            source = f"tasks AS t WHERE t.user_id IN ({','.join('?' * len(chunk))})"
+        for chunk in chunked(sorted(users)):
+            source = f"tasks AS t WHERE t.user_id IN ({marks(len(chunk))})"
             for user_id, rec in self._task_rows(conn, source, chunk):
                 out[user_id].append(rec)
         return out
@@ -265,10 +237,10 @@ class StateStore:
     def opens(self, users: Iterable[str], since: date) -> dict[str, list[OpenCount]]:
         """App-open counts per user from ``since`` on."""
         out: dict[str, list[OpenCount]] = defaultdict(list)
-        for chunk in _chunks(sorted(users)):
-            marks = ",".join("?" * len(chunk))
+        for chunk in chunked(sorted(users)):
             for r in self.conn.execute(
-                f"SELECT user_id, day, local_hour, n FROM open_counts WHERE user_id IN ({marks}) AND day >= ?",
+                f"SELECT user_id, day, local_hour, n FROM open_counts WHERE user_id IN ({marks(len(chunk))})"
+                " AND day >= ?",
                 [*chunk, since.isoformat()],
             ):
                 out[r[0]].append(OpenCount(date.fromisoformat(r[1]), r[2], r[3]))
@@ -277,45 +249,17 @@ class StateStore:
     def shown(self, users: Iterable[str], since: datetime) -> dict[str, list[ShownTip]]:
         """Shown tips per user from ``since`` on (impressions only, reactions folded in)."""
         out: dict[str, list[ShownTip]] = defaultdict(list)
-        for chunk in _chunks(sorted(users)):
-            marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                f"SELECT user_id, tip_id, category, shown_at, reaction IN ('liked', 'acted') FROM reward_log"
-                f" WHERE user_id IN ({marks}) AND shown_at >= ?",
-                [*chunk, since.timestamp()],
-            ):
-                shown_at = _dt(r[3])
-                assert shown_at is not None
-                out[r[0]].append(ShownTip(r[1], TaskCategory(r[2]), shown_at, bool(r[4])))
+        for user_id, tip_id, category, shown_at, positive in reward_log.shown_since(self.conn, users, since):
+            out[user_id].append(ShownTip(tip_id, TaskCategory(category), shown_at, positive))
         return out
 
     def tip_counts(self, tips: Iterable[str]) -> dict[str, tuple[int, int, str | None]]:
         """(impressions, positives, category) per tip, all time."""
-        out: dict[str, tuple[int, int, str | None]] = {}
-        for chunk in _chunks(sorted(tips)):
-            marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                f"SELECT tip_id, COUNT(*), SUM(reaction IN ('liked', 'acted')), MAX(category) FROM reward_log"
-                f" WHERE tip_id IN ({marks}) AND shown_at IS NOT NULL GROUP BY tip_id",
-                chunk,
-            ):
-                out[r[0]] = (r[1], r[2] or 0, r[3])
-        return out
+        return reward_log.tip_counts(self.conn, tips)
 
     def affinity_counts(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
         """(impressions, positives) per (user, category), all time."""
-        wanted = set(pairs)
-        out: dict[tuple[str, str], tuple[int, int]] = {}
-        for chunk in _chunks(sorted({u for u, _ in wanted})):
-            marks = ",".join("?" * len(chunk))
-            for r in self.conn.execute(
-                f"SELECT user_id, category, COUNT(*), SUM(reaction IN ('liked', 'acted')) FROM reward_log"
-                f" WHERE user_id IN ({marks}) AND shown_at IS NOT NULL GROUP BY user_id, category",
-                chunk,
-            ):
-                if (r[0], r[1]) in wanted:
-                    out[(r[0], r[1])] = (r[2], r[3] or 0)
-        return out
+        return reward_log.affinity_counts(self.conn, pairs)
 
     # --- batches (exactly-once bookkeeping) -----------------------------------------------------------------
 
@@ -361,8 +305,3 @@ class StateStore:
     def count_ingested(self) -> int:
         """How many distinct events were applied."""
         return int(self.conn.execute("SELECT COUNT(*) FROM ingested_events").fetchone()[0])
-
-
-def window_start(as_of: datetime, days: int) -> datetime:
-    """Start of a ``days``-long window ending at ``as_of``."""
-    return as_of - timedelta(days=days)
