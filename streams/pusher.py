@@ -48,6 +48,17 @@ once.
 """
 
 
+RETRY_BASE_SECONDS = 0.1
+RETRY_MAX_SECONDS = 5.0
+"""A failed push is retried after ``RETRY_BASE_SECONDS`` x 2^failures, at most ``RETRY_MAX_SECONDS``: a brief
+online-store hiccup costs a fraction of a second, an outage does not spin a core."""
+
+
+def retry_delay(failures: int) -> float:
+    """Pause before the next push after ``failures`` failed rounds in a row."""
+    return min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2.0**failures)
+
+
 def round_interval(last_round_seconds: float) -> float:
     """Minimum time between the starts of two rounds, given how long the last one took."""
     return min(MAX_ROUND_SECONDS, max(MIN_ROUND_SECONDS, ROUND_SPACING * last_round_seconds))
@@ -110,7 +121,7 @@ def _main(
                 interval = round_interval(time.monotonic() - last_round)
                 failures = 0 if ok else failures + 1
                 if not ok:
-                    time.sleep(min(5.0, 0.1 * 2**failures))
+                    time.sleep(retry_delay(failures))
                 if not more or (stopping.is_set() and not ok):
                     break
             if stopping.is_set():
@@ -197,10 +208,6 @@ class OnlinePusher:
     def notify(self) -> None:
         """A batch was committed: push soon."""
         self._wake.set()
-
-    def alive(self) -> bool:
-        """Whether the process runs."""
-        return self._proc.is_alive()
 
     def stop(self, timeout: float = 120.0) -> None:
         """Push what is committed, then stop (killed after ``timeout``; the next run pushes the rest)."""

@@ -19,9 +19,7 @@ from feature_repo.features.replay import ActivityReplay
 from feature_repo.features.scoring import category_task_lift, scoring_inputs, scoring_inputs_batch
 from feature_repo.features.tasks import apply_task_event
 from feature_repo.features.views import (
-    OPEN_STATUSES,
     PRIOR_LIKE_RATE,
-    PRIOR_WEIGHT,
     category_affinity,
     category_completions,
     decode_category_counts,
@@ -35,9 +33,7 @@ from feature_repo.names import MODEL_FEATURES
 
 __all__ = [
     "MODEL_FEATURES",
-    "OPEN_STATUSES",
     "PRIOR_LIKE_RATE",
-    "PRIOR_WEIGHT",
     "ActivityReplay",
     "OpenCount",
     "ShownTip",
