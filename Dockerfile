@@ -4,6 +4,9 @@
 #
 #   docker build -t tipsml/tipsml:0.1.0 .
 #
+# PYTHON_IMAGE may be any Debian bookworm image with python3 3.11 and its venv module: without a registry,
+# scripts/images.sh builds one from Debian's packages and passes it here.
+#
 # Dependencies are installed with the pinned constraints.txt, so the image resolves exactly what CI tested.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
@@ -16,16 +19,17 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     UV_LINK_MODE=copy \
     UV_COMPILE_BYTECODE=1 \
     UV_PYTHON_DOWNLOADS=never
-RUN python -m pip install "uv==${UV_VERSION}" \
-    && python -m venv /opt/tipsml
+# uv in a venv of its own (Debian's python3 refuses system-wide pip installs); only /opt/tipsml is shipped.
+RUN python3 -m venv /opt/uv \
+    && /opt/uv/bin/pip install "uv==${UV_VERSION}" \
+    && python3 -m venv /opt/tipsml
 WORKDIR /src
 # Dependencies first, in their own layer: they change far less often than the code.
-COPY pyproject.toml constraints.txt README.md ./
-RUN python - <<'PY' > /tmp/requirements.txt
-import tomllib
-print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))
-PY
-RUN uv pip install --python /opt/tipsml/bin/python -c constraints.txt -r /tmp/requirements.txt
+COPY pyproject.toml constraints.txt ./
+RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
+    > /tmp/requirements.txt \
+    && /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt -r /tmp/requirements.txt
+COPY README.md ./
 COPY contracts ./contracts
 COPY streams ./streams
 COPY feature_repo ./feature_repo
@@ -34,7 +38,7 @@ COPY experiments ./experiments
 COPY operators ./operators
 COPY pipelines ./pipelines
 COPY tipsml ./tipsml
-RUN uv pip install --python /opt/tipsml/bin/python -c constraints.txt --no-deps .
+RUN /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt --no-deps .
 
 FROM ${PYTHON_IMAGE} AS runtime
 # libgomp1: LightGBM's OpenMP runtime. Nothing else is added to the slim base.

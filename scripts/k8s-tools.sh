@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds (once) or reuses the tools of the test Kubernetes control plane: kube-apiserver,
-# etcd, kubectl and helm, for the versions pinned in scripts/k8s-versions.env.
+# Builds (once) or reuses the tools of the test Kubernetes clusters, for the versions pinned in
+# scripts/k8s-versions.env: the control plane (kube-apiserver, etcd, kubectl, helm) and the
+# single node (kubelet, kube-scheduler, kube-controller-manager, kube-proxy, CoreDNS, and the
+# pod sandbox "pause" binary compiled from the C source the Kubernetes module carries).
 #
 # No package registry ships kube-apiserver, so it is built the way envtest users get theirs:
 # from the published Go modules, through the Go module proxy only. kubectl and helm are built
@@ -38,7 +40,7 @@ _k8s_tools_main() {
     here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
     # shellcheck source=k8s-versions.env
     source "$here/k8s-versions.env"
-    : "${K8S_VERSION:?missing in k8s-versions.env}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}"
+    : "${K8S_VERSION:?missing in k8s-versions.env}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}" "${COREDNS_VERSION:?}"
 
     local go_bin="${GO:-}"
     if [[ -z "$go_bin" ]]; then
@@ -89,8 +91,8 @@ _k8s_tools_main() {
 
     # Copies a wrapper module to a scratch folder and points its require line at the pin.
     _prepare() {
-        local module="$1" path="$2" version="$3"
-        local work="$dir/src/$module"
+        local module="$1" path="$2" version="$3" name="${4:-$1}"
+        local work="$dir/src/$name"
         rm -rf "$work"
         mkdir -p "$work"
         cp "$here/k8s-build/$module"/* "$work/"
@@ -120,7 +122,7 @@ _k8s_tools_main() {
     _build() {
         local module="$1" work="$2" ldflags="$3"
         shift 3
-        local out="$dir/tmp-$module"
+        local out="$dir/tmp-$module-$BASHPID"
         rm -rf "$out"
         mkdir -p "$out"
         echo "k8s-tools: building $module ($*) into $bin; the first build takes a while" >&2
@@ -142,19 +144,60 @@ _k8s_tools_main() {
         fi
     }
 
-    local stamp work
-    stamp="$(_stamp_for kube "$K8S_VERSION")"
-    if [[ "$update_modules" == 1 ]] || ! _fresh kube "$stamp" kube-apiserver kubectl; then
-        work="$(_prepare kube k8s.io/kubernetes "$K8S_VERSION")"
-        _route_staging_modules "$work"
+    # What `kubectl version` and the kubelet report: the pinned release, not "v0.0.0-master".
+    _kube_version_flags() {
         local kv="" pkg
         for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
             kv+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
             kv+=" -X $pkg.gitTreeState=clean"
         done
-        _build kube "$work" "$kv" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+        echo "$kv"
+    }
+
+    local stamp work pkg
+    stamp="$(_stamp_for kube "$K8S_VERSION")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh kube "$stamp" kube-apiserver kubectl; then
+        work="$(_prepare kube k8s.io/kubernetes "$K8S_VERSION")"
+        _route_staging_modules "$work"
+        _build kube "$work" "$(_kube_version_flags)" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
         stamp="$(_stamp_for kube "$K8S_VERSION")"
         echo "$stamp" >"$dir/stamps/kube"
+    fi
+
+    # The node's binaries come from the same wrapper module and pin as kube-apiserver, built apart so
+    # that adding them never rebuilds the control plane the API tests use.
+    stamp="$(_stamp_for kube "$K8S_VERSION node")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh node "$stamp" kubelet kube-scheduler kube-controller-manager kube-proxy; then
+        work="$(_prepare kube k8s.io/kubernetes "$K8S_VERSION" node)"
+        _route_staging_modules "$work"
+        _build kube "$work" "$(_kube_version_flags)" k8s.io/kubernetes/cmd/kubelet \
+            k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-controller-manager \
+            k8s.io/kubernetes/cmd/kube-proxy
+        stamp="$(_stamp_for kube "$K8S_VERSION node")"
+        echo "$stamp" >"$dir/stamps/node"
+    fi
+
+    # The pod sandbox ("pause") is a C program of the Kubernetes module: no registry here serves its image.
+    stamp="$(_stamp_for kube "$K8S_VERSION pause")"
+    if ! _fresh pause "$stamp" pause; then
+        local src
+        src="$("$go_bin" env GOMODCACHE)/k8s.io/kubernetes@$K8S_VERSION/build/pause/linux/pause.c"
+        if [[ ! -f "$src" ]]; then
+            (cd "$dir/src/node" 2>/dev/null || cd "$dir/src/kube"; "$go_bin" mod download k8s.io/kubernetes) >&2
+        fi
+        echo "k8s-tools: compiling pause from $src" >&2
+        cc -Os -static -Wall -DVERSION="\"$K8S_VERSION\"" -o "$bin/pause" "$src"
+        strip "$bin/pause"
+        echo "$stamp" >"$dir/stamps/pause"
+    fi
+
+    stamp="$(_stamp_for coredns "$COREDNS_VERSION")"
+    if [[ "$update_modules" == 1 ]] || ! _fresh coredns "$stamp" coredns; then
+        work="$(_prepare coredns github.com/coredns/coredns "$COREDNS_VERSION")"
+        _build coredns "$work" "-X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+            github.com/coredns/coredns
+        stamp="$(_stamp_for coredns "$COREDNS_VERSION")"
+        echo "$stamp" >"$dir/stamps/coredns"
     fi
 
     stamp="$(_stamp_for etcd "$ETCD_VERSION")"
@@ -185,7 +228,9 @@ _k8s_tools_main() {
         KUBE_APISERVER "$bin/kube-apiserver" \
         ETCD "$bin/etcd" \
         KUBECTL "$bin/kubectl" \
-        HELM "$bin/helm"
+        HELM "$bin/helm" \
+        KUBELET "$bin/kubelet" \
+        COREDNS "$bin/coredns"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

@@ -34,6 +34,8 @@ BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the rep
 TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
 VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
 HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
+CONTEXT = "tipsml-dev"
+DEFAULT_SERVER_IPS = ("127.0.0.1", "10.0.0.1")
 
 
 class DevClusterError(Exception):
@@ -214,8 +216,31 @@ class DevCluster:
         )
 
 
+@dataclass(frozen=True)
+class ApiServerOptions:
+    """How the API server listens, and whether a node will join (the real cluster) or none (API tests).
+
+    Without nodes, admission of service accounts and the ``kubernetes`` endpoint reconciler are off (nothing
+    would ever make a token or answer at that endpoint). With nodes both are on, the API server authenticates
+    to the kubelet with a client certificate (``kubectl logs``/``exec``), and its certificate names
+    ``server_ips`` (the bind address and the ``kubernetes`` Service's cluster IP, which Pods use).
+    """
+
+    bind_address: str = "127.0.0.1"
+    port: int | None = None
+    service_cidr: str = "10.0.0.0/24"
+    server_ips: tuple[str, ...] = DEFAULT_SERVER_IPS
+    with_nodes: bool = False
+    context: str = CONTEXT
+
+
 def start(
-    state_dir: Path, binaries: Binaries, timeout: float = 90.0, *, die_with_parent: bool = False
+    state_dir: Path,
+    binaries: Binaries,
+    timeout: float = 90.0,
+    *,
+    die_with_parent: bool = False,
+    options: ApiServerOptions | None = None,
 ) -> DevCluster:
     """Start etcd and kube-apiserver with fresh state in ``state_dir`` and wait for ``/readyz``.
 
@@ -226,8 +251,9 @@ def start(
     the caller's terminal does not reach them; stop them with :meth:`DevCluster.stop`. On any failure
     whatever was started is stopped again before the error is raised.
     """
-    from tipsml.cluster.pki import write_credentials, write_kubeconfig  # cryptography: only when starting
+    from tipsml.cluster.pki import write_client_pair, write_credentials, write_kubeconfig  # cryptography
 
+    opts = options or ApiServerOptions()
     state_dir = state_dir.resolve()
     for stale in ("etcd-data", "cluster.json"):
         path = state_dir / stale
@@ -236,9 +262,18 @@ def start(
         elif path.exists():
             path.unlink()
     state_dir.mkdir(parents=True, exist_ok=True)
-    token = write_credentials(state_dir)
-    etcd_port, peer_port, api_port = free_ports(3)
-    server = f"https://127.0.0.1:{api_port}"
+    token = write_credentials(state_dir, opts.server_ips)
+    etcd_port, peer_port, free_api_port = free_ports(3)
+    api_port = opts.port or free_api_port
+    server = f"https://{opts.bind_address}:{api_port}"
+    node_args = ["--disable-admission-plugins=ServiceAccount", "--endpoint-reconciler-type=none"]
+    if opts.with_nodes:
+        write_client_pair(state_dir, "kubelet-client", "kube-apiserver-kubelet-client", "system:masters")
+        node_args = [
+            f"--kubelet-client-certificate={state_dir / 'kubelet-client.crt'}",
+            f"--kubelet-client-key={state_dir / 'kubelet-client.key'}",
+            "--kubelet-preferred-address-types=InternalIP",
+        ]
     kubeconfig, ca_file = state_dir / "kubeconfig", state_dir / "ca.crt"
     cluster = DevCluster(state_dir, server, kubeconfig, ca_file, token, binaries, {})
     try:
@@ -253,7 +288,8 @@ def start(
         ])  # fmt: skip
         _spawn(cluster, die_with_parent, "kube-apiserver", [
             str(binaries.kube_apiserver), f"--etcd-servers={etcd_url}",
-            "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", f"--secure-port={api_port}",
+            f"--bind-address={opts.bind_address}", f"--advertise-address={opts.bind_address}",
+            f"--secure-port={api_port}",
             f"--tls-cert-file={state_dir / 'apiserver.crt'}",
             f"--tls-private-key-file={state_dir / 'apiserver.key'}",
             f"--client-ca-file={state_dir / 'ca.crt'}",
@@ -261,11 +297,11 @@ def start(
             f"--service-account-key-file={state_dir / 'sa.pub'}",
             f"--service-account-signing-key-file={state_dir / 'sa.key'}",
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            "--authorization-mode=RBAC", "--service-cluster-ip-range=10.0.0.0/24",
-            "--allow-privileged=true", "--disable-admission-plugins=ServiceAccount",
-            "--enable-priority-and-fairness=false", "--profiling=false", "--endpoint-reconciler-type=none",
+            "--authorization-mode=RBAC", f"--service-cluster-ip-range={opts.service_cidr}",
+            "--allow-privileged=true", "--enable-priority-and-fairness=false", "--profiling=false",
+            *node_args,
         ])  # fmt: skip
-        write_kubeconfig(cluster.kubeconfig, cluster.server, cluster.ca_file, cluster.token)
+        write_kubeconfig(cluster.kubeconfig, cluster.server, cluster.ca_file, cluster.token, opts.context)
         _wait_ready(cluster, timeout)
     except BaseException:
         cluster.stop()

@@ -19,14 +19,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-CONTEXT = "tipsml-dev"
 
-
-def write_credentials(state_dir: Path) -> str:
+def write_credentials(state_dir: Path, server_ips: tuple[str, ...]) -> str:
     """Write a CA, the API server's serving pair, the service-account key and the token file.
 
     Everything is new per start, so a leaked state folder never opens a later cluster. Returns the
     admin token (member of ``system:masters``), which the API server reads from ``tokens.csv``.
+    ``server_ips`` are the addresses clients reach the API server by (its bind address and the
+    ``kubernetes`` Service's cluster IP). The CA key stays beside the CA (owner-only) so that
+    :func:`write_client_pair` can sign the few client certificates a node needs.
     """
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -42,7 +43,7 @@ def write_credentials(state_dir: Path) -> str:
         x509.DNSName(dns)
         for dns in ("localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc")
     ]
-    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "10.0.0.1")]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in server_ips]
     server_cert = (
         _cert_builder(
             x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]),
@@ -60,6 +61,7 @@ def write_credentials(state_dir: Path) -> str:
     token = secrets.token_urlsafe(32)
     pem = serialization.Encoding.PEM
     write_file(state_dir / "ca.crt", ca_cert.public_bytes(pem))
+    write_file(state_dir / "ca.key", _private_pem(ca_key), secret=True)
     write_file(state_dir / "apiserver.crt", server_cert.public_bytes(pem))
     write_file(state_dir / "apiserver.key", _private_pem(server_key), secret=True)
     write_file(state_dir / "sa.key", _private_pem(sa_key), secret=True)
@@ -68,6 +70,32 @@ def write_credentials(state_dir: Path) -> str:
     write_file(state_dir / "tokens.csv", f'{token},admin,admin,"system:masters"\n', secret=True)
     write_file(state_dir / "token", token + "\n", secret=True)
     return token
+
+
+def write_client_pair(state_dir: Path, stem: str, common_name: str, organization: str) -> None:
+    """Sign a client certificate with the CA of :func:`write_credentials` (``<stem>.crt`` / ``<stem>.key``).
+
+    The API server uses one to authenticate to the kubelet (``kubectl logs`` and ``exec`` go through it).
+    """
+    now = datetime.now(UTC)
+    ca_cert = x509.load_pem_x509_certificate((state_dir / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((state_dir / "ca.key").read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the CA key is not the EC key write_credentials makes")
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, organization),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])  # fmt: skip
+    cert = (
+        _cert_builder(subject, ca_cert.subject, key.public_key(), now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    write_file(state_dir / f"{stem}.crt", cert.public_bytes(serialization.Encoding.PEM))
+    write_file(state_dir / f"{stem}.key", _private_pem(key), secret=True)
 
 
 def _cert_builder(
@@ -98,18 +126,18 @@ def _private_pem(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     )
 
 
-def write_kubeconfig(path: Path, server: str, ca_file: Path, token: str) -> None:
+def write_kubeconfig(path: Path, server: str, ca_file: Path, token: str, context: str) -> None:
     """Write an admin kubeconfig; it holds the token, so only the owner may read it."""
     ca_data = base64.b64encode(ca_file.read_bytes()).decode()
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CONTEXT, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
+        "clusters": [{"name": context, "cluster": {"server": server, "certificate-authority-data": ca_data}}],
         "users": [{"name": "admin", "user": {"token": token}}],
         "contexts": [
-            {"name": CONTEXT, "context": {"cluster": CONTEXT, "user": "admin", "namespace": "default"}}
+            {"name": context, "context": {"cluster": context, "user": "admin", "namespace": "default"}}
         ],
-        "current-context": CONTEXT,
+        "current-context": context,
     }
     write_file(path, yaml.safe_dump(config, sort_keys=False), secret=True)
 
