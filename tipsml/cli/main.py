@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from tipsml.cli import cluster as cli_cluster
 from tipsml.cli import consume as cli_consume
 from tipsml.cli import contract as cli_contract
 from tipsml.cli import demo as cli_demo
@@ -28,7 +29,6 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _offline() -> None:
     """Apply the offline switches before any command imports a third-party library (never at import)."""
@@ -38,6 +38,7 @@ def _offline() -> None:
 
 
 # --- command groups (one line each; keep sorted by name) -------------------------------------------
+app.add_typer(cli_cluster.app, name="cluster")
 app.command("consume")(cli_consume.consume)
 app.add_typer(cli_contract.app, name="contract")
 app.command("demo")(cli_demo.demo)
