@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 export UV_LINK_MODE := copy
 
-.PHONY: venv demo test lint typecheck pytest k8s-tools lock clean down
+.PHONY: venv demo test lint typecheck pytest k8s-tools cluster-tools lock clean down
 
 venv: $(VENV)/.installed
 
@@ -24,6 +24,11 @@ lock: $(BIN)/python
 k8s-tools:
 	bash scripts/k8s-tools.sh
 
+## The real single-node cluster's runtime (Debian packages, root), binaries and images, each step timed.
+cluster-tools: venv k8s-tools
+	@start=$$SECONDS; bash scripts/node-runtime.sh; echo "cluster-tools: runtime packages $$((SECONDS - start))s"
+	@start=$$SECONDS; bash scripts/images.sh; echo "cluster-tools: images $$((SECONDS - start))s"
+
 demo: venv
 	$(BIN)/tipsml demo
 
@@ -36,7 +41,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv k8s-tools
+pytest: venv k8s-tools cluster-tools
 	$(BIN)/pytest -p no:cacheprovider tests
 
 test: lint typecheck pytest
