@@ -113,7 +113,8 @@ def _main(
             wake.clear()
             if os.getppid() != parent:
                 return
-            if not stopping.is_set():
+            final = stopping.is_set()  # read before the rounds, so a batch committed before stop() is pushed
+            if not final:
                 time.sleep(max(0.0, interval - (time.monotonic() - last_round)))
             while True:
                 last_round = time.monotonic()
@@ -124,7 +125,7 @@ def _main(
                     time.sleep(retry_delay(failures))
                 if not more or (stopping.is_set() and not ok):
                     break
-            if stopping.is_set():
+            if final:
                 return
     finally:
         state.close()
