@@ -132,6 +132,7 @@ async def track_pushes(db: Path, drained: asyncio.Event) -> tuple[float, list[fl
 
 async def freshness(url: str, state: Path, samples: int) -> list[float]:
     from feature_repo.config import open_store
+    from feature_repo.names import USER_ACTIVITY_VIEW
 
     store = open_store(state)
     nc = await nats.connect(url)
@@ -145,7 +146,7 @@ async def freshness(url: str, state: Path, samples: int) -> list[float]:
         t0 = time.perf_counter()
         await js.publish("signals.app_opened", json.dumps(body).encode(), headers={MSG_ID_HEADER: body["event_id"]})
         while True:
-            got = store.get_online_features(features=["user_activity:user_active_days_30d"],
+            got = store.get_online_features(features=[f"{USER_ACTIVITY_VIEW}:user_active_days_30d"],
                                             entity_rows=[{"user_id": user}]).to_dict()
             if got["user_active_days_30d"][0] is not None:
                 out.append(time.perf_counter() - t0)

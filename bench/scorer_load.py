@@ -219,7 +219,7 @@ def machine_busy_seconds() -> float:
 def micro(world: Any, repeats: int) -> None:
     """In-process cost of one request's feature read + scoring, per transform (no HTTP)."""
     from feature_repo.config import open_store
-    from feature_repo.features import MODEL_FEATURES
+    from feature_repo.names import MODEL_FEATURES
     from predictors.scorer.features import FeastFeatureSource
     from predictors.scorer.model_store import load_model_dir
 

@@ -46,7 +46,8 @@ class ScorerWorld:
 def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0) -> None:
     """Apply the Feast definitions under ``root`` and write online values for users, tips and affinity."""
     from feature_repo.config import apply_definitions, open_store
-    from feature_repo.features import encode_category_counts
+    from feature_repo.features.views import encode_category_counts
+    from feature_repo.names import TIP_STATS_VIEW, USER_ACTIVITY_VIEW, USER_CATEGORY_AFFINITY_VIEW
 
     rng = np.random.default_rng(seed)
     store = open_store(root)
@@ -63,7 +64,7 @@ def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0)
         store.write_to_online_store(view, pd.DataFrame(columns))
 
     write(
-        "user_activity",
+        USER_ACTIVITY_VIEW,
         {
             "user_id": users,
             "user_completion_rate_30d": rng.uniform(0, 1, nu),
@@ -83,7 +84,7 @@ def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0)
     impressions = rng.integers(0, 500, nt)
     positives = (impressions * rng.uniform(0, 0.6, nt)).astype(np.int64)
     write(
-        "tip_stats",
+        TIP_STATS_VIEW,
         {
             "tip_id": tips,
             "tip_impressions": impressions,
@@ -98,7 +99,7 @@ def write_features(root: Path, users: list[str], tips: list[str], seed: int = 0)
     uc_imp = rng.integers(0, 50, n)
     uc_pos = (uc_imp * rng.uniform(0, 0.8, n)).astype(np.int64)
     write(
-        "user_category_affinity",
+        USER_CATEGORY_AFFINITY_VIEW,
         {
             "user_id": [u for u, _ in pairs],
             "category": [c for _, c in pairs],
@@ -132,7 +133,7 @@ def train_and_register(root: Path, *, rows: int = 2000, seed: int = 0, alias: st
     import mlflow
     from mlflow.models import infer_signature
 
-    from feature_repo.features import MODEL_FEATURES
+    from feature_repo.names import MODEL_FEATURES
 
     state = LocalState(root)
     state.mlflow_artifacts.mkdir(parents=True, exist_ok=True)
