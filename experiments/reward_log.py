@@ -230,6 +230,23 @@ def affinity_counts(
     return out
 
 
+def _shown_filter(
+    since: datetime | None, until: datetime | None, model_version: str | None, prompt_version: str | None
+) -> tuple[str, list[object]]:
+    """``WHERE`` clause and arguments for shown tips in ``[since, until)``, optionally of one version each."""
+    where = ["shown_at IS NOT NULL"]
+    args: list[object] = []
+    for op, bound in ((">=", since), ("<", until)):
+        if bound is not None:
+            where.append(f"shown_at {op} ?")
+            args.append(to_ts(bound))
+    for column, version in (("model_version", model_version), ("prompt_version", prompt_version)):
+        if version is not None:
+            where.append(f"{column} = ?")
+            args.append(version)
+    return " AND ".join(where), args
+
+
 class RewardLog:
     """The reward log in one SQLite file; thread-safe (one connection behind a lock)."""
 
@@ -271,19 +288,8 @@ class RewardLog:
         limit: int | None = None,
     ) -> list[RewardRecord]:
         """Shown tips with ``since <= shown_at < until``, oldest first, optionally for one version."""
-        where = ["shown_at IS NOT NULL", "shown_at >= ?"]
-        args: list[object] = [to_ts(since)]
-        if until is not None:
-            where.append("shown_at < ?")
-            args.append(to_ts(until))
-        if model_version is not None:
-            where.append("model_version = ?")
-            args.append(model_version)
-        if prompt_version is not None:
-            where.append("prompt_version = ?")
-            args.append(prompt_version)
-        sql = (f"SELECT {_COLUMNS} FROM reward_log WHERE {' AND '.join(where)}"
-               " ORDER BY shown_at, request_id, tip_id")
+        where, args = _shown_filter(since, until, model_version, prompt_version)
+        sql = f"SELECT {_COLUMNS} FROM reward_log WHERE {where} ORDER BY shown_at, request_id, tip_id"
         if limit is not None:
             sql += " LIMIT ?"
             args.append(limit)
@@ -309,19 +315,10 @@ class RewardLog:
         """Shown / positive / rate per ``prompt_version`` or ``model_version``, sorted by key (None first)."""
         if by not in ("prompt_version", "model_version"):
             raise ValueError(f"cannot bucket rewards by {by!r}")
-        where = ["shown_at IS NOT NULL"]
-        args: list[object] = []
-        for op, bound in ((">=", since), ("<", until)):
-            if bound is not None:
-                where.append(f"shown_at {op} ?")
-                args.append(to_ts(bound))
-        for column, version in (("model_version", model_version), ("prompt_version", prompt_version)):
-            if version is not None:
-                where.append(f"{column} = ?")
-                args.append(version)
+        where, args = _shown_filter(since, until, model_version, prompt_version)
         sql = (
             f"SELECT {by}, COUNT(*), SUM({_POSITIVE_SQL}), SUM(reaction IS NOT NULL),"
-            f" MIN(shown_at), MAX(shown_at) FROM reward_log WHERE {' AND '.join(where)}"
+            f" MIN(shown_at), MAX(shown_at) FROM reward_log WHERE {where}"
             f" GROUP BY {by} ORDER BY {by}"
         )
         with self._lock:
