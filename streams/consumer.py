@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import nats
 import nats.errors
@@ -24,6 +22,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from contracts.events import EventValidationError, parse_event
+from contracts.nats_options import connect_options, nats_connection
 from contracts.streams import (
     FEEDBACK_STREAM,
     FEEDBACK_SUBJECTS,
@@ -46,14 +45,6 @@ log = logging.getLogger(__name__)
 
 CONSUMED: dict[str, str] = {SIGNALS_STREAM: SIGNALS_SUBJECTS, FEEDBACK_STREAM: FEEDBACK_SUBJECTS}
 DEADLETTER_PUBLISH_ATTEMPTS = 5
-ACK_PENDING_BATCHES = 4
-MIN_MAX_ACK_PENDING = 20_000
-"""The server lets a consumer hold ``max(MIN_MAX_ACK_PENDING, ACK_PENDING_BATCHES x batch_size)`` unacked messages.
-
-The loop fetches the next batch while the previous one is written (both unacked), and naked messages waiting
-out their delay count as pending too: with a smaller limit the server would stop delivering while the
-consumer waits for nothing.
-"""
 
 
 def durable_name(settings: ConsumerSettings, stream: str) -> str:
@@ -74,28 +65,15 @@ def consumer_config(settings: ConsumerSettings, stream: str) -> ConsumerConfig:
         # ``_reject`` on deliveries this code actually saw.
         max_deliver=-1,
         backoff=list(settings.backoff_seconds) or None,
-        max_ack_pending=max(MIN_MAX_ACK_PENDING, ACK_PENDING_BATCHES * settings.batch_size),
+        max_ack_pending=max(20_000, 4 * settings.batch_size),
         filter_subject=CONSUMED[stream],
     )
 
 
 async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> NATS:
     """Connect with the credentials and TLS the settings name; reconnect forever."""
-    options: dict[str, Any] = {
-        "name": name,
-        "max_reconnect_attempts": -1,
-        "reconnect_time_wait": 0.5,
-        "allow_reconnect": True,
-    }
-    if settings.nats_creds_file is not None:
-        options["user_credentials"] = str(settings.nats_creds_file)
-    if settings.nats_tls_ca_file or settings.nats_tls_cert_file:
-        ctx = ssl.create_default_context(cafile=str(settings.nats_tls_ca_file) if settings.nats_tls_ca_file else None)
-        if settings.nats_tls_cert_file and settings.nats_tls_key_file:
-            ctx.load_cert_chain(str(settings.nats_tls_cert_file), str(settings.nats_tls_key_file))
-        options["tls"] = ctx
     try:
-        return await nats.connect(servers=settings.nats_url.split(","), **options)
+        return await nats.connect(**connect_options(nats_connection(settings, settings.nats_url, name)))
     except Exception as e:
         raise ConnectError(f"cannot connect to NATS at {settings.nats_url}: {e}") from e
 
@@ -198,6 +176,10 @@ class Consumer:
             else:
                 prepared.valid.append((msg, LoggedEvent(event, msg.subject, stream_sequence(msg), msg.data)))
         return prepared
+
+    async def handle(self, js: JetStreamContext, stream: str, msgs: Sequence[Msg]) -> None:
+        """Validate, write and settle one fetched batch."""
+        await self.settle(js, stream, self.prepare(stream, msgs))
 
     async def settle(self, js: JetStreamContext, stream: str, batch: Prepared) -> None:
         """Write the valid events, then ack them; nak or dead-letter the invalid ones."""

@@ -1,1 +1,5 @@
-"""Small pieces both predictors share: how a typed error becomes an HTTP response."""
+"""What both predictors share, so they start, parse and fail alike.
+
+The server set-up, the entry point, request-body parsing and the error table. Below both predictors; imports
+neither.
+"""

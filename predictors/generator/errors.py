@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from http import HTTPStatus
 from typing import Final
+
+from contracts.validation import FieldError, describe
+from predictors.common.errors import error_table
+from predictors.common.http_errors import ErrorTable
 
 
 class GeneratorError(Exception):
@@ -12,7 +16,15 @@ class GeneratorError(Exception):
 
 
 class InvalidRequestError(GeneratorError):
-    """The request body does not match the V1 generator schema; the message names the field."""
+    """The request body does not match the V1 generator schema; the message names each offending field."""
+
+    def __init__(self, errors: Sequence[FieldError]) -> None:
+        self.errors = list(errors)
+        super().__init__(describe(self.errors))
+
+
+class GeneratorNotReadyError(GeneratorError):
+    """A request arrived before the service was built."""
 
 
 class UnknownPromptVersionError(GeneratorError):
@@ -33,10 +45,6 @@ class TemplateRenderError(GeneratorError):
     """A template failed to render in the sandbox (unsafe access, undefined variable, too long)."""
 
 
-class ContextUnavailableError(GeneratorError):
-    """The online store could not be read in time."""
-
-
 class ExternalTextRefusedError(GeneratorError):
     """User text would have left the cluster for an external provider, which settings forbid."""
 
@@ -49,12 +57,16 @@ class RewardFeedError(GeneratorError):
     """The reward feed cannot reach the ``FEEDBACK`` stream (background only: requests never see it)."""
 
 
-HTTP_STATUS: Final[dict[type[Exception], HTTPStatus]] = {
-    InvalidRequestError: HTTPStatus.BAD_REQUEST,
-    UnknownPromptVersionError: HTTPStatus.BAD_REQUEST,
-    ExternalTextRefusedError: HTTPStatus.FORBIDDEN,
-    PromptRegistryError: HTTPStatus.SERVICE_UNAVAILABLE,
-    ContextUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
-    TemplateRenderError: HTTPStatus.INTERNAL_SERVER_ERROR,
-    LLMCallError: HTTPStatus.BAD_GATEWAY,
-}
+HTTP_STATUS: Final[ErrorTable] = error_table(
+    {
+        InvalidRequestError: HTTPStatus.BAD_REQUEST,
+        UnknownPromptVersionError: HTTPStatus.BAD_REQUEST,
+        ExternalTextRefusedError: HTTPStatus.FORBIDDEN,
+        PromptRegistryError: HTTPStatus.SERVICE_UNAVAILABLE,
+        TemplateRenderError: HTTPStatus.INTERNAL_SERVER_ERROR,
+        LLMCallError: HTTPStatus.BAD_GATEWAY,
+    },
+    base=GeneratorError,
+    not_ready=GeneratorNotReadyError,
+)
+"""The one place a generator error becomes a status code."""

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import kserve
 
+from predictors.generator.errors import GeneratorNotReadyError
 from predictors.generator.service import GenerationService
 
 
@@ -61,7 +62,7 @@ class TipGenerator(kserve.Model):  # type: ignore[misc]
         """Generate one tip per instance."""
         service = self.service
         if service is None:
-            raise kserve.errors.ModelMissingError(self.name)
+            raise GeneratorNotReadyError("the generation service is not built yet")
         self._start_learner(service)
         return await service.predict(payload)
 

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import nats
@@ -27,6 +25,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from contracts.events import EventValidationError, TipReaction, TipShown, parse_event
+from contracts.nats_options import NatsConnection, connect_options
 from contracts.streams import FEEDBACK_STREAM, FEEDBACK_SUBJECTS
 from experiments.reward_log import RewardLog
 from predictors.generator.errors import RewardFeedError
@@ -41,35 +40,6 @@ BATCH: Final = 500
 """Events recorded per reward-log transaction."""
 LINGER_SECONDS: Final = 0.2
 """How long a partial batch waits for more events before it is recorded."""
-
-
-@dataclass(frozen=True, slots=True)
-class NatsConnection:
-    """Where the stream is and how to authenticate (the consumers' settings, under the generator's prefix)."""
-
-    url: str
-    creds_file: Path | None = None
-    tls_ca_file: Path | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-
-    def options(self) -> dict[str, Any]:
-        """Keyword arguments for ``nats.connect``: reconnect forever, credentials and TLS when given."""
-        options: dict[str, Any] = {
-            "servers": self.url.split(","),
-            "name": "tip-generator-reward-feed",
-            "allow_reconnect": True,
-            "max_reconnect_attempts": -1,
-            "reconnect_time_wait": 0.5,
-        }
-        if self.creds_file is not None:
-            options["user_credentials"] = str(self.creds_file)
-        if self.tls_ca_file is not None or self.tls_cert_file is not None:
-            ctx = ssl.create_default_context(cafile=str(self.tls_ca_file) if self.tls_ca_file else None)
-            if self.tls_cert_file is not None and self.tls_key_file is not None:
-                ctx.load_cert_chain(str(self.tls_cert_file), str(self.tls_key_file))
-            options["tls"] = ctx
-        return options
 
 
 @dataclass
@@ -95,7 +65,7 @@ class RewardFeed:
     async def run(self) -> None:
         """Follow the stream until cancelled."""
         try:
-            nc: NATS = await nats.connect(**self.connection.options())
+            nc: NATS = await nats.connect(**connect_options(self.connection))
         except Exception as e:
             raise RewardFeedError(f"cannot connect to NATS at {self.connection.url}: {e}") from e
         try:

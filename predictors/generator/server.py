@@ -1,19 +1,19 @@
 """Wire settings into a running ``kserve.ModelServer`` for ``tip-generator``.
 
-Same server choices as the scorer: REST only (no gRPC port), latency logging off, KServe/uvicorn loggers at
-``TIPSML_GENERATOR_LOG_LEVEL``, one worker (scale with replicas), errors mapped through one table.
+The server choices both predictors share are in :mod:`predictors.common.server`; LiteLLM's loggers are held at
+``TIPSML_GENERATOR_LOG_LEVEL`` too.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
 
-from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
+from contracts.nats_options import nats_connection
+from predictors.common.server import ServerOptions, serve_model, start_logging
 from predictors.generator.context import ContextAssembler, FeastUserStateReader, NoUserState, UserStateReader
 from predictors.generator.errors import HTTP_STATUS
 from predictors.generator.gateway import LLMGateway
@@ -25,7 +25,9 @@ from predictors.generator.selection import BanditLearner, ExperimentSource, Sele
 from predictors.generator.service import GenerationService
 from predictors.generator.settings import GeneratorSettings
 
-NOISY_LOGGERS = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.access", "LiteLLM", "litellm")
+LLM_LOGGERS = ("LiteLLM", "litellm")
+REWARD_FEED_CLIENT = "tip-generator-reward-feed"
+"""The reward feed's NATS client name (shown in the server's connection list)."""
 log = logging.getLogger(__name__)
 
 
@@ -69,45 +71,21 @@ def learner_factory(settings: GeneratorSettings) -> Any:
         learner = BanditLearner(service.selector.experiments, rewards)
         if settings.nats_url is None:
             return learner
-        from predictors.generator.reward_feed import FedLearner, NatsConnection, RewardFeed
+        from predictors.generator.reward_feed import FedLearner, RewardFeed
 
-        connection = NatsConnection(
-            settings.nats_url,
-            settings.nats_creds_file,
-            settings.nats_tls_ca_file,
-            settings.nats_tls_cert_file,
-            settings.nats_tls_key_file,
-        )
+        connection = nats_connection(settings, settings.nats_url, REWARD_FEED_CLIENT)
         since = datetime.now(UTC) - timedelta(hours=settings.reward_replay_hours)
         return FedLearner(learner, RewardFeed(connection, rewards, since))
 
     return make
 
 
-def quiet_logs(level: str) -> None:
-    """KServe's, uvicorn's, LiteLLM's and our loggers at ``level``."""
-    for name in (*NOISY_LOGGERS, "predictors"):
-        logging.getLogger(name).setLevel(level)
-
-
 def serve(settings: GeneratorSettings) -> None:
     """Build, then serve until SIGTERM (blocks)."""
-    import kserve
-    from kserve.model_server import app
-
-    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    start_logging(settings.log_level)
     model = TipGenerator(settings.model_name, lambda: build_service(settings), learner_factory(settings))
     model.load()
-    server = kserve.ModelServer(
-        http_port=settings.http_port,
-        workers=1,
-        enable_grpc=False,
-        enable_latency_logging=False,
-        enable_docs_url=False,
-        grace_period=5,
+    options = ServerOptions(
+        http_port=settings.http_port, log_level=settings.log_level, errors=HTTP_STATUS, extra_loggers=LLM_LOGGERS
     )
-    quiet_logs(settings.log_level)
-    install_error_handlers(app, HTTP_STATUS)
-    install_request_validation_handler(app)
-    server.start([model])
+    serve_model(model, options)

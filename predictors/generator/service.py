@@ -12,10 +12,8 @@ import logging
 import uuid
 from typing import Any
 
-from pydantic import ValidationError
-
 from contracts.generator import GeneratorInstance, GeneratorPrediction, GeneratorRequest, SelectionSource
-from contracts.validation import describe, field_errors
+from predictors.common.requests import parse_body
 from predictors.generator.context import ContextAssembler
 from predictors.generator.errors import InvalidRequestError
 from predictors.generator.gateway import LLMGateway
@@ -28,15 +26,7 @@ exposure_log = logging.getLogger("tipsml.exposure")
 
 def parse_request(payload: Any) -> GeneratorRequest:
     """The V1 body as a :class:`GeneratorRequest`; a bad body is a 400 naming the field."""
-    if isinstance(payload, bytes | bytearray):
-        try:
-            return GeneratorRequest.model_validate_json(payload)
-        except ValidationError as e:
-            raise InvalidRequestError(describe(field_errors(e))) from e
-    try:
-        return GeneratorRequest.model_validate(payload)
-    except ValidationError as e:
-        raise InvalidRequestError(describe(field_errors(e))) from e
+    return parse_body(GeneratorRequest, payload, InvalidRequestError)
 
 
 class GenerationService:

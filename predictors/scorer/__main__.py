@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sys
 
+from contracts.names import SCORER_MODEL
 from contracts.runtime import apply_offline_switches
+from predictors.common.entry import run_server
 from predictors.scorer.settings import ScorerSettings
 
 
@@ -13,12 +15,7 @@ def run(settings: ScorerSettings) -> int:
     from predictors.scorer.errors import ScorerError
     from predictors.scorer.server import serve
 
-    try:
-        serve(settings)
-    except ScorerError as e:
-        print(f"tip-scorer: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return run_server(SCORER_MODEL, serve, settings, ScorerError)
 
 
 def main() -> int:

@@ -6,9 +6,8 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Final
 
-from kserve.errors import InvalidInput, ModelNotReady
-
 from contracts.validation import FieldError, describe
+from predictors.common.errors import error_table
 from predictors.common.http_errors import ErrorTable
 
 
@@ -36,15 +35,13 @@ class ScorerNotReadyError(ScorerError):
     """A request arrived before the model was loaded."""
 
 
-HTTP_STATUS: Final[ErrorTable] = {
-    InvalidRequestError: HTTPStatus.BAD_REQUEST,
-    FeatureStoreUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
-    ScorerNotReadyError: HTTPStatus.SERVICE_UNAVAILABLE,
-    ModelLoadError: HTTPStatus.SERVICE_UNAVAILABLE,
-    ScorerError: HTTPStatus.INTERNAL_SERVER_ERROR,
-    # KServe's own, raised before our code runs: undecodable JSON, and not ready (healthy() is false while the
-    # feature store is down). Listed so they answer without KServe's traceback-per-request logging.
-    InvalidInput: HTTPStatus.BAD_REQUEST,
-    ModelNotReady: HTTPStatus.SERVICE_UNAVAILABLE,
-}
+HTTP_STATUS: Final[ErrorTable] = error_table(
+    {
+        InvalidRequestError: HTTPStatus.BAD_REQUEST,
+        FeatureStoreUnavailableError: HTTPStatus.SERVICE_UNAVAILABLE,
+        ModelLoadError: HTTPStatus.SERVICE_UNAVAILABLE,
+    },
+    base=ScorerError,
+    not_ready=ScorerNotReadyError,
+)
 """The one place a scorer error becomes a status code."""

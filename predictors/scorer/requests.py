@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from contracts.scorer import ScorerRequest
-from contracts.validation import FieldError, field_errors
+from contracts.validation import FieldError
+from predictors.common.requests import parse_body
 from predictors.scorer.errors import InvalidRequestError
 from predictors.scorer.model_store import Matrix
 
@@ -26,17 +26,8 @@ NUMERIC_V2_DATATYPES = frozenset(
 
 
 def parse_v1(body: Any, max_candidates: int) -> ScorerRequest:
-    """A validated V1 request, or a 400 listing every bad field.
-
-    KServe hands over raw bytes when the content type is not JSON (``curl -d``); those are parsed here.
-    """
-    try:
-        if isinstance(body, bytes | str):
-            request = ScorerRequest.model_validate_json(body)
-        else:
-            request = ScorerRequest.model_validate(body)
-    except ValidationError as e:
-        raise InvalidRequestError(field_errors(e)) from e
+    """A validated V1 request, or a 400 listing every bad field."""
+    request = parse_body(ScorerRequest, body, InvalidRequestError)
     errors: list[FieldError] = []
     for i, instance in enumerate(request.instances):
         field = f"instances.{i}.candidates"

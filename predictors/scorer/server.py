@@ -1,15 +1,11 @@
 """Wire settings into a running ``kserve.ModelServer``: build the scoring service, quiet logs, map errors.
 
-Server choices (bench/scorer_load.py prints the figures behind them; the module docs of
-:mod:`predictors.scorer.settings` say what each setting does):
+Server choices beyond the ones both predictors share (:mod:`predictors.common.server`; bench/scorer_load.py
+prints the figures behind them, the module docs of :mod:`predictors.scorer.settings` say what each setting
+does):
 
-* ``enable_grpc=False``: the recommender speaks REST V1; a gRPC server is a second port and thread pool for
-  nobody.
-* ``enable_latency_logging=False`` and KServe/uvicorn loggers at WARNING (``TIPSML_LOG_LEVEL``): at INFO
-  KServe writes four lines per request (access, timing middleware, latency trace), its main cost.
-* one worker: the model lives in the process; scale with replicas. KServe's ``workers > 1`` spawns fresh
-  interpreters that re-import ``kserve.model_server`` (our error table would be missing) and pickle the
-  model with its open feature store; on 2 cores shared with the load generator it would gain nothing.
+* one worker also because KServe would pickle the model with its open feature store for more; on 2 cores
+  shared with the load generator more would gain nothing.
 * feature read and scoring on the event loop for the local SQLite store (``predict_in=auto``): ~1 ms of
   GIL-bound CPU either way, and handing it to a thread cost 1.7 ms of extra CPU per request.
 * uvloop (``event_loop``), the loop uvicorn picks for a bare app.
@@ -23,11 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import logging
-import warnings
 from typing import Any
 
-from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
+from predictors.common.server import ServerOptions, serve_model, start_logging
 from predictors.scorer.errors import HTTP_STATUS
 from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.features import FeastFeatureSource
@@ -36,8 +30,6 @@ from predictors.scorer.model import TipScorer
 from predictors.scorer.model_store import load_model
 from predictors.scorer.service import ScoringService
 from predictors.scorer.settings import MODEL_NAME, Role, ScorerSettings
-
-NOISY_LOGGERS = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.access")
 
 
 def open_feature_store(settings: ScorerSettings) -> Any:
@@ -83,12 +75,6 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def quiet_logs(level: str) -> None:
-    """Set KServe's and uvicorn's loggers (configured by ``ModelServer``) and ours to ``level``."""
-    for name in (*NOISY_LOGGERS, "predictors"):
-        logging.getLogger(name).setLevel(level)
-
-
 def use_event_loop(kind: str) -> None:
     """Make ``asyncio.run`` (which ``ModelServer.start`` calls) create a ``kind`` loop.
 
@@ -105,26 +91,18 @@ def use_event_loop(kind: str) -> None:
 
 def serve(settings: ScorerSettings) -> None:
     """Load, then serve until SIGTERM (blocks)."""
-    import kserve
-    from kserve.model_server import app
-
-    # KServe's own routes return ORJSONResponse, which this FastAPI deprecates: one stderr line, not ours.
-    warnings.filterwarnings("ignore", message="ORJSONResponse is deprecated")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    start_logging(settings.log_level)
     scorer = TipScorer(MODEL_NAME, settings, lambda: build_service(settings))
     scorer.load()
-    server = kserve.ModelServer(
-        max_asyncio_workers=settings.executor_threads,
+    options = ServerOptions(
         http_port=settings.http_port,
-        workers=1,
-        enable_grpc=False,
-        enable_latency_logging=False,
-        enable_docs_url=False,
-        grace_period=5,
+        log_level=settings.log_level,
+        errors=HTTP_STATUS,
+        max_asyncio_workers=settings.executor_threads,
     )
-    quiet_logs(settings.log_level)
-    install_error_handlers(app, HTTP_STATUS)
-    install_request_validation_handler(app)
-    use_event_loop(settings.event_loop)
-    freeze_startup_heap()
-    server.start([scorer])
+
+    def last_steps() -> None:
+        use_event_loop(settings.event_loop)
+        freeze_startup_heap()
+
+    serve_model(scorer, options, before_start=last_steps)

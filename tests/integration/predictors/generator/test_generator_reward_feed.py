@@ -13,15 +13,17 @@ from nats.js import JetStreamContext
 
 from contracts.enums import Reaction, TaskCategory
 from contracts.events import EventBase, TipReaction, TipShown, dump_event
+from contracts.nats_options import NatsConnection
 from contracts.streams import MSG_ID_HEADER
 from experiments.reward_log import RewardLog
-from predictors.generator.reward_feed import FedLearner, NatsConnection, RewardFeed
+from predictors.generator.reward_feed import FedLearner, RewardFeed
 from predictors.generator.selection import BanditLearner, ExperimentSource
 from tests.conftest import NatsServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 
 NOW = datetime.now(UTC)
+FEED = "test-reward-feed"
 
 
 def shown(n: int, prompt: str) -> TipShown:
@@ -74,7 +76,7 @@ async def test_feed_replays_then_follows_and_skips_what_it_cannot_parse(
     await jetstream.publish("feedback.tip_shown", b'{"type": "tip_shown", "user_id": 5}')
     await publish(jetstream, [shown(1, "v1")])  # a duplicate delivery (new event id, same row): applied once per row
     rewards = RewardLog(tmp_path / "rewards.db")
-    feed = RewardFeed(NatsConnection(nats_server.url), rewards, since=NOW - timedelta(hours=1))
+    feed = RewardFeed(NatsConnection(nats_server.url, FEED), rewards, since=NOW - timedelta(hours=1))
     task = asyncio.create_task(feed.run())
     try:
         await asyncio.wait_for(feed.counters.caught_up.wait(), 20)
@@ -95,7 +97,7 @@ async def test_a_second_replica_replays_the_same_counts(
     await publish(jetstream, [shown(i, "v1" if i % 2 else "v2") for i in range(40)])
     await publish(jetstream, [liked(i, "v2") for i in range(0, 40, 4)])
     logs = [RewardLog(tmp_path / f"replica-{i}.db") for i in range(2)]
-    feeds = [RewardFeed(NatsConnection(nats_server.url), log, NOW - timedelta(hours=1)) for log in logs]
+    feeds = [RewardFeed(NatsConnection(nats_server.url, FEED), log, NOW - timedelta(hours=1)) for log in logs]
     tasks = [asyncio.create_task(f.run()) for f in feeds]
     try:
         for f in feeds:
@@ -111,7 +113,7 @@ async def test_a_second_replica_replays_the_same_counts(
 
 async def test_feed_waits_out_an_unreachable_server_without_failing_the_learner(tmp_path: Path) -> None:
     rewards = RewardLog(tmp_path / "rewards.db")
-    feed = RewardFeed(NatsConnection("nats://127.0.0.1:1"), rewards, NOW)
+    feed = RewardFeed(NatsConnection("nats://127.0.0.1:1", FEED), rewards, NOW)
 
     learner = BanditLearner(ExperimentSource(tmp_path / "no-experiment.json", 0.1), rewards)
     task = asyncio.create_task(FedLearner(learner, feed).run())
