@@ -5,9 +5,24 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+ENV_PREFIX = "TIPSML_"
+"""The consumers' settings prefix (``streams.settings``), under which the options reach ``python -m streams``."""
+
+
+def child_env(given: dict[str, Any]) -> dict[str, str]:
+    """This process's environment plus the options ``given`` (settings field names) as ``TIPSML_*`` variables.
+
+    ``python -m streams`` reads its settings from the environment only, so the options travel there; this
+    process's own environment is left as it was.
+    """
+    env = dict(os.environ)
+    for name, value in given.items():
+        env[f"{ENV_PREFIX}{name.upper()}"] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return env
 
 
 def consume(
@@ -28,23 +43,19 @@ def consume(
 
     from streams.settings import ConsumerSettings
 
-    env = dict(os.environ)
-    for key, value in (
-        ("NATS_URL", nats_url),
-        ("STATE_DIR", state_dir),
-        ("BATCH_SIZE", batch_size),
-        ("METRICS_PORT", metrics_port),
-        ("LOG_LEVEL", log_level),
-    ):
-        if value is not None:
-            env[f"TIPSML_{key}"] = str(value)
-    if online_push is not None:
-        env["TIPSML_ONLINE_PUSH"] = "true" if online_push else "false"
-    os.environ.update(env)
+    options: dict[str, Any] = {
+        "nats_url": nats_url,
+        "state_dir": state_dir,
+        "batch_size": batch_size,
+        "metrics_port": metrics_port,
+        "online_push": online_push,
+        "log_level": log_level,
+    }
+    given = {name: value for name, value in options.items() if value is not None}
     try:
-        ConsumerSettings()  # fail here, with the field named, rather than in the consumer process
+        ConsumerSettings(**given)  # fail here, with the field named, rather than in the consumer process
     except ValidationError as e:
         typer.echo(f"consume: invalid settings: {e}", err=True)
         raise typer.Exit(2) from e
     sys.stdout.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "streams"], env)
+    os.execve(sys.executable, [sys.executable, "-m", "streams"], child_env(given))

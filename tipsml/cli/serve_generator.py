@@ -1,14 +1,13 @@
 """``tipsml serve generator``: the tip-generator model server on this machine.
 
-Registered into the ``serve`` group by ``tipsml/cli_serve.py``; settings come from ``TIPSML_GENERATOR_*``
-env, with the port and prompt directory overridable here.
+Registered into the ``serve`` group by :mod:`tipsml.cli.serve`; settings come from ``TIPSML_GENERATOR_*``
+env, with the port, prompt directory and feature-store switch given here taking precedence.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -26,10 +25,17 @@ def generator(
     from contracts.runtime import apply_offline_switches
 
     apply_offline_switches()
-    os.environ["TIPSML_GENERATOR_HTTP_PORT"] = str(port)
-    os.environ["TIPSML_GENERATOR_USE_FEATURE_STORE"] = "true" if feature_store else "false"
-    if prompts_dir is not None:
-        os.environ["TIPSML_GENERATOR_PROMPTS_DIR"] = str(prompts_dir)
-    from predictors.generator.__main__ import main
+    from pydantic import ValidationError
 
-    raise typer.Exit(main())
+    from predictors.generator.__main__ import run
+    from predictors.generator.settings import GeneratorSettings
+
+    overrides: dict[str, Any] = {"http_port": port, "use_feature_store": feature_store}
+    if prompts_dir is not None:
+        overrides["prompts_dir"] = prompts_dir
+    try:
+        settings = GeneratorSettings(**overrides)
+    except ValidationError as e:
+        typer.echo(f"invalid option: {e}", err=True)
+        raise typer.Exit(2) from e
+    raise typer.Exit(run(settings))
