@@ -186,6 +186,10 @@ class AnalysisResult(CrdModel):
     time: datetime | None = None
 
 
+MAX_ROLLOUT_HISTORY: Final = 100
+"""Transitions kept in a rollout's status (the oldest are dropped): bounds the object's size in etcd."""
+
+
 class RolloutHistoryEntry(CrdModel):
     """A transition, kept in status and appended to the model card."""
 
@@ -205,7 +209,7 @@ class ModelRolloutStatus(CrdModel):
     step_started_at: datetime | None = None
     previous_champion: str | None = None
     last_analysis: AnalysisResult | None = None
-    history: Annotated[list[RolloutHistoryEntry], Field(max_length=100)] = Field(default_factory=list)
+    history: Annotated[list[RolloutHistoryEntry], Field(max_length=MAX_ROLLOUT_HISTORY)] = Field(default_factory=list)
     observed_generation: int | None = None
     message: str = ""
     conditions: list[Condition] = Field(default_factory=list)

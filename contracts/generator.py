@@ -75,9 +75,3 @@ class GeneratorPrediction(BaseModel):
     model: str
     selection: Selection
     usage: Usage = Field(default_factory=Usage)
-
-
-class GeneratorResponse(BaseModel):
-    """V1 ``:predict`` response."""
-
-    predictions: list[GeneratorPrediction]

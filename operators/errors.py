@@ -11,10 +11,6 @@ class InvalidPromptError(OperatorError):
     """A PromptVersion that can never become Ready as written (permanent: retrying cannot help)."""
 
 
-class DefaultPromptDeletionError(OperatorError):
-    """The default PromptVersion was deleted while still the default."""
-
-
 class MetricsUnavailableError(OperatorError):
     """The metrics source could not be reached or answered garbage (temporary: retry later)."""
 

@@ -32,6 +32,9 @@ from operators.settings import OperatorSettings
 PV = (crds.GROUP, crds.VERSION, crds.PROMPT_VERSION_PLURAL)
 MR = (crds.GROUP, crds.VERSION, crds.MODEL_ROLLOUT_PLURAL)
 TERMINAL = {phase.value for phase in crds.RolloutPhase if phase.is_terminal}
+WATCH_SERVER_TIMEOUT_SECONDS = 300
+"""How long the API server keeps one watch open before kopf re-lists: a watch silently lost (a proxy or load
+balancer dropping an idle connection) is noticed within this time, at the cost of one list per interval."""
 
 
 @kopf.on.startup(id="configure")
@@ -53,7 +56,7 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
         prefix=crds.GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
-    settings.watching.server_timeout = 300
+    settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
     memo.runtime = Runtime(
         settings=cfg,
         kube=Kube(api_client()),

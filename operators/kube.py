@@ -21,6 +21,8 @@ from operators.errors import KubernetesConflictError
 
 T = TypeVar("T")
 CONFLICT_ATTEMPTS: Final = 5
+CONFLICT_FIRST_DELAY_SECONDS: Final = 0.05
+"""Wait before the first re-read after a 409; doubles per attempt (0.05 .. 0.4 s over five attempts)."""
 ISVC: Final = {"group": "serving.kserve.io", "version": "v1beta1", "plural": "inferenceservices"}
 ROLLOUTS: Final = {"group": crds.GROUP, "version": crds.VERSION, "plural": crds.MODEL_ROLLOUT_PLURAL}
 
@@ -35,11 +37,6 @@ def api_client() -> client.ApiClient:
         return config.new_client_from_config(config_file=os.environ.get("KUBECONFIG"))
 
 
-def is_status(error: BaseException, code: int) -> bool:
-    """Whether ``error`` is an API error with HTTP status ``code``."""
-    return isinstance(error, ApiException) and error.status == code
-
-
 async def retry_conflicts(update: Callable[[], T], what: str, attempts: int = CONFLICT_ATTEMPTS) -> T:
     """Run the read-modify-write ``update`` in a thread, again from the read when it hits a 409."""
     for attempt in range(attempts):
@@ -50,7 +47,7 @@ async def retry_conflicts(update: Callable[[], T], what: str, attempts: int = CO
                 if e.status == 409:
                     raise KubernetesConflictError(f"{what}: still conflicting after {attempts} tries") from e
                 raise
-            await asyncio.sleep(0.05 * 2**attempt)
+            await asyncio.sleep(CONFLICT_FIRST_DELAY_SECONDS * 2**attempt)
     raise AssertionError("unreachable")
 
 
@@ -94,16 +91,6 @@ class Kube:
             self.core.replace_namespaced_config_map(name, namespace, cm)  # carries resourceVersion
 
         await retry_conflicts(update, f"configmap {namespace}/{name}")
-
-    async def registry_data(self, namespace: str, name: str) -> dict[str, str]:
-        """The registry ConfigMap's data (empty when it does not exist)."""
-        try:
-            cm = await asyncio.to_thread(self.core.read_namespaced_config_map, name, namespace)
-        except ApiException as e:
-            if e.status == 404:
-                return {}
-            raise
-        return dict(cm.data or {})
 
     # --- ModelRollout ----------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Literal
 
 from contracts.crds import (
+    MAX_ROLLOUT_HISTORY,
     AnalysisResult,
     ModelRolloutSpec,
     ModelRolloutStatus,
@@ -304,12 +305,10 @@ def _enter_step(
     if st.phase is RolloutPhase.CANARY:
         st.message = f"canary step {step}: {weight}% ({reason})"
         decision.events.append(Event("Normal", "CanaryStep", st.message))
-        st.history = [
-            *st.history,
-            RolloutHistoryEntry(
-                time=now, from_phase=st.phase, to_phase=st.phase, traffic_percent=weight, reason=reason
-            ),
-        ][-100:]
+        entry = RolloutHistoryEntry(
+            time=now, from_phase=st.phase, to_phase=st.phase, traffic_percent=weight, reason=reason
+        )
+        _record(st, entry)
     else:
         _transition(decision, RolloutPhase.CANARY, now, generation, reason)
 
@@ -347,13 +346,18 @@ def _transition(
     entry = RolloutHistoryEntry(
         time=now, from_phase=st.phase, to_phase=to, traffic_percent=st.traffic_percent, reason=reason
     )
-    st.history = [*st.history, entry][-100:]
+    _record(st, entry)
     st.phase, st.message = to, reason
     progressing: ConditionStatus = "False" if to.is_terminal else "True"
     st.conditions = set_condition(
         st.conditions, "Progressing", progressing, to.value, reason, now=now, generation=generation
     )
     decision.events.append(Event("Warning" if warning else "Normal", to.value, reason))
+
+
+def _record(st: ModelRolloutStatus, entry: RolloutHistoryEntry) -> None:
+    """Append to the history, dropping the oldest entries beyond what the CRD schema admits."""
+    st.history = [*st.history, entry][-MAX_ROLLOUT_HISTORY:]
 
 
 def _hold_for_pause(
@@ -364,13 +368,7 @@ def _hold_for_pause(
     if spec.paused:
         if not was_paused:
             st.conditions = set_condition(
-                st.conditions,
-                "Paused",
-                "True",
-                "SpecPaused",
-                "spec.paused is true",
-                now=now,
-                generation=generation,
+                st.conditions, "Paused", "True", "SpecPaused", "spec.paused is true", now=now, generation=generation
             )
             st.message = f"paused in {st.phase.value}"
             decision.events.append(Event("Normal", "Paused", st.message))

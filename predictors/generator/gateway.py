@@ -39,7 +39,6 @@ class Generation:
     text: str
     model: str
     usage: Usage
-    redacted: bool
 
 
 def redact_titles(context: PromptContext) -> PromptContext:
@@ -123,14 +122,12 @@ class LLMGateway:
         spec = prompt.spec
         chain = self.chain(spec.model)
         all_local = all(self.is_local(m) for m in chain)
-        redacted = False
         if not all_local and not self.settings.allow_external_user_text:
             if self.settings.external_text_policy == "refuse":
                 raise ExternalTextRefusedError(
                     f"prompt_version {spec.version!r} uses an external model and user text may not leave"
                 )
             context = redact_titles(context)
-            redacted = True
         messages: list[Any] = []
         if spec.system:
             messages.append({"role": "system", "content": self.sandbox.render(spec.system, context)})
@@ -161,6 +158,4 @@ class LLMGateway:
             completion_tokens=int(getattr(raw_usage, "completion_tokens", 0) or 0),
             total_tokens=int(getattr(raw_usage, "total_tokens", 0) or 0),
         )
-        return Generation(
-            text=text, model=str(response.model or spec.model.model), usage=usage, redacted=redacted
-        )
+        return Generation(text=text, model=str(response.model or spec.model.model), usage=usage)

@@ -40,6 +40,8 @@ BATCH: Final = 500
 """Events recorded per reward-log transaction."""
 LINGER_SECONDS: Final = 0.2
 """How long a partial batch waits for more events before it is recorded."""
+IDLE_SECONDS: Final = 1.0
+"""A wait this long with no event at all means the stream is idle (the replay, if any, is over)."""
 
 
 @dataclass
@@ -93,10 +95,11 @@ class RewardFeed:
         """The next reward events, and whether the stream was idle.
 
         Up to :data:`BATCH` events, waiting at most :data:`LINGER_SECONDS` for more once one arrived. Idle:
-        nothing at all arrived for a second (the replay is over, e.g. every message was older than ``since``).
+        nothing at all arrived for :data:`IDLE_SECONDS` (the replay is over, e.g. every message was older than
+        ``since``).
         """
         batch: list[TipShown | TipReaction] = []
-        timeout = 1.0
+        timeout = IDLE_SECONDS
         received = False
         while len(batch) < BATCH:
             try:

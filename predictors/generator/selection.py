@@ -31,6 +31,9 @@ from predictors.generator.registry import LoadedPrompt, PromptRegistry
 
 log = logging.getLogger(__name__)
 
+IDLE_REFRESH_SECONDS = 5.0
+"""How often the learner looks for a bandit to refresh while none is active (an active one sets its own)."""
+
 
 class RewardCounts(Protocol):
     """Reads reward aggregates per prompt version (``experiments.reward_log.RewardLog`` satisfies it)."""
@@ -195,7 +198,7 @@ class BanditLearner:
         """Loop forever (cancelled at shutdown)."""
         while True:
             experiment = self.experiments.active()
-            interval = experiment.refresh_seconds if isinstance(experiment, BanditExperiment) else 5.0
+            interval = experiment.refresh_seconds if isinstance(experiment, BanditExperiment) else IDLE_REFRESH_SECONDS
             try:
                 await self.refresh_once()
             except Exception as e:  # noqa: BLE001 - a failed refresh keeps the last counts
