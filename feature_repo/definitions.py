@@ -8,6 +8,7 @@ store's ``repo_path``, which :mod:`feature_repo.config` sets to the state root, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
 
@@ -17,15 +18,15 @@ from feast.types import Bool, Float64, Int64, String
 
 from contracts.profile import PROFILE_FEATURES
 from feature_repo.names import (
-    AFFINITY_FEATURES,
+    AFFINITY_DTYPES,
     FEATURE_SERVICE,
     MODEL_FEATURES,
-    TIP_STATS_FEATURES,
+    TIP_STATS_DTYPES,
     TIP_STATS_VIEW,
-    USER_ACTIVITY_FEATURES,
+    USER_ACTIVITY_DTYPES,
     USER_ACTIVITY_VIEW,
     USER_CATEGORY_AFFINITY_VIEW,
-    USER_TASKS_FEATURES,
+    USER_TASKS_DTYPES,
     USER_TASKS_VIEW,
     push_source_name,
 )
@@ -60,9 +61,12 @@ def _push_source(view: str) -> PushSource:
     return PushSource(name=push_source_name(view), batch_source=batch)
 
 
-def _schema(names: tuple[str, ...], *dtypes: Any) -> list[Field]:
-    """One field per feature name of :mod:`feature_repo.names`, typed in the same order."""
-    return [Field(name=name, dtype=dtype) for name, dtype in zip(names, dtypes, strict=True)]
+_DTYPES: Final[dict[str, Any]] = {"float": Float64, "int": Int64, "bool": Bool, "string": String}
+
+
+def _schema(dtypes: Mapping[str, str]) -> list[Field]:
+    """One field per feature of a view, named and typed by :mod:`feature_repo.names`, in its order."""
+    return [Field(name=name, dtype=_DTYPES[dtype]) for name, dtype in dtypes.items()]
 
 
 user_activity_push = _push_source(USER_ACTIVITY_VIEW)
@@ -74,7 +78,7 @@ user_activity = FeatureView(
     name=USER_ACTIVITY_VIEW,
     entities=[user],
     ttl=timedelta(days=45),
-    schema=_schema(USER_ACTIVITY_FEATURES, Float64, Int64, Int64, Int64, Float64, Int64, Int64, String),
+    schema=_schema(USER_ACTIVITY_DTYPES),
     source=user_activity_push,
     online=True,
     description=(
@@ -87,7 +91,7 @@ tip_stats = FeatureView(
     name=TIP_STATS_VIEW,
     entities=[tip],
     ttl=timedelta(days=90),
-    schema=_schema(TIP_STATS_FEATURES, Int64, Int64, Float64, String),
+    schema=_schema(TIP_STATS_DTYPES),
     source=tip_stats_push,
     online=True,
     description="All-time impressions and a like rate shrunk towards the population rate.",
@@ -97,7 +101,7 @@ user_category_affinity = FeatureView(
     name=USER_CATEGORY_AFFINITY_VIEW,
     entities=[user, category],
     ttl=timedelta(days=90),
-    schema=_schema(AFFINITY_FEATURES, Int64, Int64, Int64, Float64),
+    schema=_schema(AFFINITY_DTYPES),
     source=user_category_affinity_push,
     online=True,
     description="How a user responds to tips of a category and how much they complete in it.",
@@ -107,13 +111,11 @@ user_tasks = FeatureView(
     name=USER_TASKS_VIEW,
     entities=[user],
     ttl=timedelta(days=30),
-    schema=_schema(USER_TASKS_FEATURES, String, String),
+    schema=_schema(USER_TASKS_DTYPES),
     source=user_tasks_push,
     online=True,
     description="Open and recent tasks for the generator's prompt context (schema: contracts.task_state).",
 )
-
-_DTYPES: Final[dict[str, Any]] = {"float": Float64, "int": Int64, "bool": Bool, "string": String}
 
 profile_features = RequestSource(
     name="profile_features",

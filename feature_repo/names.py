@@ -8,22 +8,28 @@ two fields belong to :mod:`contracts.task_state`, whose JSON schema they carry; 
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Literal
 
 from contracts.task_state import OPEN_TASKS_FIELD, RECENT_COMPLETED_FIELD, USER_TASKS_VIEW
 
 __all__ = [
+    "AFFINITY_DTYPES",
     "AFFINITY_FEATURES",
+    "BATCH_VIEW_DTYPES",
     "FEATURE_SERVICE",
     "MODEL_FEATURES",
     "PUSHED_VIEWS",
+    "TIP_STATS_DTYPES",
     "TIP_STATS_FEATURES",
     "TIP_STATS_VIEW",
+    "USER_ACTIVITY_DTYPES",
     "USER_ACTIVITY_FEATURES",
     "USER_ACTIVITY_VIEW",
     "USER_CATEGORY_AFFINITY_VIEW",
+    "USER_TASKS_DTYPES",
     "USER_TASKS_FEATURES",
     "USER_TASKS_VIEW",
+    "FeatureDtype",
     "push_source_name",
 ]
 
@@ -43,19 +49,44 @@ def push_source_name(view: str) -> str:
     return f"{view}_push"
 
 
-USER_ACTIVITY_FEATURES: Final = (
-    "user_completion_rate_30d",
-    "user_preferred_hour",
-    "user_active_days_30d",
-    "user_tip_volume_7d",
-    "user_like_rate_30d",
-    "user_open_tasks",
-    "user_completed_7d",
-    "user_category_tasks_30d",
-)
-TIP_STATS_FEATURES: Final = ("tip_impressions", "tip_positives", "tip_like_rate_smoothed", "tip_category")
-AFFINITY_FEATURES: Final = ("uc_impressions", "uc_positives", "uc_completions_30d", "uc_affinity")
-USER_TASKS_FEATURES: Final = (OPEN_TASKS_FIELD, RECENT_COMPLETED_FIELD)
+FeatureDtype = Literal["float", "int", "string"]
+"""A stored feature's type, Feast-free: the definitions map it to Feast's, the batch tables to pandas'."""
+
+USER_ACTIVITY_DTYPES: Final[dict[str, FeatureDtype]] = {
+    "user_completion_rate_30d": "float",
+    "user_preferred_hour": "int",
+    "user_active_days_30d": "int",
+    "user_tip_volume_7d": "int",
+    "user_like_rate_30d": "float",
+    "user_open_tasks": "int",
+    "user_completed_7d": "int",
+    "user_category_tasks_30d": "string",
+}
+TIP_STATS_DTYPES: Final[dict[str, FeatureDtype]] = {
+    "tip_impressions": "int",
+    "tip_positives": "int",
+    "tip_like_rate_smoothed": "float",
+    "tip_category": "string",
+}
+AFFINITY_DTYPES: Final[dict[str, FeatureDtype]] = {
+    "uc_impressions": "int",
+    "uc_positives": "int",
+    "uc_completions_30d": "int",
+    "uc_affinity": "float",
+}
+USER_TASKS_DTYPES: Final[dict[str, FeatureDtype]] = {OPEN_TASKS_FIELD: "string", RECENT_COMPLETED_FIELD: "string"}
+
+USER_ACTIVITY_FEATURES: Final = tuple(USER_ACTIVITY_DTYPES)
+TIP_STATS_FEATURES: Final = tuple(TIP_STATS_DTYPES)
+AFFINITY_FEATURES: Final = tuple(AFFINITY_DTYPES)
+USER_TASKS_FEATURES: Final = tuple(USER_TASKS_DTYPES)
+
+BATCH_VIEW_DTYPES: Final[dict[str, dict[str, FeatureDtype]]] = {
+    USER_ACTIVITY_VIEW: USER_ACTIVITY_DTYPES,
+    TIP_STATS_VIEW: TIP_STATS_DTYPES,
+    USER_CATEGORY_AFFINITY_VIEW: AFFINITY_DTYPES,
+}
+"""The views the training pipeline writes offline tables for (``user_tasks`` is online only)."""
 
 MODEL_FEATURES: Final[tuple[str, ...]] = (
     "completion_rate",

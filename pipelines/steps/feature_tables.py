@@ -22,7 +22,7 @@ from contracts.events import SCHEMA_VERSION, AppOpened, TaskCompleted, TaskSynce
 from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
 from feature_repo.features.tasks import apply_task_event
 from feature_repo.features.views import category_affinity, category_completions, tip_stats, user_activity
-from feature_repo.names import TIP_STATS_VIEW, USER_ACTIVITY_VIEW, USER_CATEGORY_AFFINITY_VIEW
+from feature_repo.names import BATCH_VIEW_DTYPES, TIP_STATS_VIEW, USER_ACTIVITY_VIEW, USER_CATEGORY_AFFINITY_VIEW
 
 TIMESTAMP = "event_timestamp"
 _TYPE_ORDER = {"tip_shown": 0}
@@ -215,21 +215,9 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
     )
 
 
-INT_FEATURES = frozenset(
-    {
-        "user_preferred_hour",
-        "user_active_days_30d",
-        "user_tip_volume_7d",
-        "user_open_tasks",
-        "user_completed_7d",
-        "tip_impressions",
-        "tip_positives",
-        "uc_impressions",
-        "uc_positives",
-        "uc_completions_30d",
-    }
-)
+INT_FEATURES = frozenset(n for dtypes in BATCH_VIEW_DTYPES.values() for n, t in dtypes.items() if t == "int")
 """Int64 in the feature views: stored as nullable integers so Feast reads the dtype it declares."""
+FLOAT_FEATURES = frozenset(n for dtypes in BATCH_VIEW_DTYPES.values() for n, t in dtypes.items() if t == "float")
 
 
 def _frame(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
@@ -238,6 +226,6 @@ def _frame(rows: list[dict[str, Any]], keys: list[str]) -> pd.DataFrame:
     for column in frame.columns:
         if column in INT_FEATURES:
             frame[column] = frame[column].astype("Int64")
-        elif column.endswith(("_rate_30d", "_smoothed", "_affinity")):
+        elif column in FLOAT_FEATURES:
             frame[column] = frame[column].astype("float64")
     return frame.drop_duplicates([*keys, TIMESTAMP], keep="last").reset_index(drop=True)
