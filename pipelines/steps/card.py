@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.model_card import CardFeature, CardInputs, DataWindow, GateDecision, Lineage, ModelCard
 from contracts.profile import PROFILE_FEATURES
@@ -19,14 +20,25 @@ INTENDED_USE = (
 )
 
 
-def code_version() -> str:
+class BuildInfo(BaseSettings):
+    """What the image a pipeline step runs in was built from (``TIPSML_GIT_SHA``, set by the image build).
+
+    The step's own settings: a component on a cluster gets its parameters from the pipeline, and this one
+    from the image it runs in.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore")
+
+    git_sha: str = ""
+
+
+def code_version(build: BuildInfo) -> str:
     """Package version plus the commit the image was built from, when the build recorded it."""
     try:
         pkg = version("tipsml")
     except PackageNotFoundError:
         pkg = "unknown"
-    sha = os.environ.get("TIPSML_GIT_SHA", "")
-    return f"{pkg}+{sha}" if sha else pkg
+    return f"{pkg}+{build.git_sha}" if build.git_sha else pkg
 
 
 def card_inputs(features: Sequence[str]) -> CardInputs:
@@ -50,8 +62,12 @@ def build_card(
     window: DataWindow,
     lineage: dict[str, Any],
     gate: GateDecision,
+    build: BuildInfo | None = None,
 ) -> ModelCard:
-    """The complete card; pydantic validation makes an incomplete card impossible to log."""
+    """The complete card; pydantic validation makes an incomplete card impossible to log.
+
+    ``build`` defaults to the running image's :class:`BuildInfo`, read here: a card is built once per run.
+    """
     return ModelCard(
         model_name=model_name,
         model_version=model_version,
@@ -63,6 +79,6 @@ def build_card(
         oracle=report["oracle"],
         fairness=report["fairness"],
         data_window=window,
-        lineage=Lineage(mlflow_run_id=run_id, code_version=code_version(), **lineage),
+        lineage=Lineage(mlflow_run_id=run_id, code_version=code_version(build or BuildInfo()), **lineage),
         gate=gate,
     )

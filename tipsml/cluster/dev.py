@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tipsml.cluster.process import free_ports, readyz, stop_pid, term_on_parent_death
 
@@ -88,13 +90,21 @@ def read_versions(path: Path) -> dict[str, str]:
     return pins
 
 
-def cache_bin_dir(k8s_version: str) -> Path:
+class ToolSettings(BaseSettings):
+    """Where the built tools are: one folder (``TIPSML_K8S_BIN_DIR``) or the build script's per-release cache."""
+
+    model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore", env_ignore_empty=True)
+
+    k8s_bin_dir: Path | None = None
+    k8s_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "tipsml" / "k8s")
+
+
+def cache_bin_dir(k8s_version: str, tools: ToolSettings) -> Path:
     """Where ``scripts/k8s-tools.sh`` puts the tools of one Kubernetes release."""
-    root = Path(os.environ.get("TIPSML_K8S_CACHE") or Path.home() / ".cache" / "tipsml" / "k8s")
-    return root / k8s_version / "bin"
+    return tools.k8s_cache / k8s_version / "bin"
 
 
-def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Path:
+def find_bin_dir(explicit: Path | None = None, start: Path | None = None, tools: ToolSettings | None = None) -> Path:
     """Pick the tool folder: an explicit one, ``$TIPSML_K8S_BIN_DIR``, or the pinned release's cache.
 
     The pin is read from the repository that contains ``start`` (default: the working directory), or
@@ -103,8 +113,9 @@ def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Pat
     """
     if explicit is not None:
         return explicit
-    if env := os.environ.get("TIPSML_K8S_BIN_DIR"):
-        return Path(env)
+    tools = tools or ToolSettings()
+    if tools.k8s_bin_dir is not None:
+        return tools.k8s_bin_dir
     here = (start or Path.cwd()).resolve()
     checkout = Path(__file__).resolve().parents[2]  # an editable install runs from its checkout
     for folder in (here, *here.parents, checkout):
@@ -113,7 +124,7 @@ def find_bin_dir(explicit: Path | None = None, start: Path | None = None) -> Pat
             version = read_versions(pin_file).get("K8S_VERSION")
             if not version:
                 raise BinariesMissingError(f"{pin_file} has no K8S_VERSION")
-            return cache_bin_dir(version)
+            return cache_bin_dir(version, tools)
     raise BinariesMissingError(
         f"no {VERSIONS_FILE} above {here} and TIPSML_K8S_BIN_DIR is unset: {BUILD_HINT}, "
         "then run from inside the repository or export TIPSML_K8S_BIN_DIR"
