@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from kfp import dsl
 
+from contracts.gates import CHAMPION_AUC_TOLERANCE, MAX_SLICE_AUC_GAP, MIN_SLICE_AUC, MIN_SLICE_SIZE
 from pipelines.components import make_components
 
 PIPELINE_NAME: Final = "train-tip-scorer"
@@ -33,10 +34,10 @@ def build_pipeline(image: str) -> Any:
         historical_engine: str = "duckdb",
         seed: int = 7,
         num_boost_round: int = 400,
-        champion_tolerance: float = 0.005,
-        max_slice_auc_gap: float = 0.15,
-        min_slice_auc: float = 0.55,
-        min_slice_size: int = 200,
+        champion_tolerance: float = CHAMPION_AUC_TOLERANCE,
+        max_slice_auc_gap: float = MAX_SLICE_AUC_GAP,
+        min_slice_auc: float = MIN_SLICE_AUC,
+        min_slice_size: int = MIN_SLICE_SIZE,
     ) -> None:
         batch = c["batch_features"](
             event_log=event_log,

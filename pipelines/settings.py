@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.gates import CHAMPION_AUC_TOLERANCE, MAX_SLICE_AUC_GAP, MIN_SLICE_AUC, MIN_SLICE_SIZE
 from contracts.local_state import DEFAULT_STATE_DIR, LocalState
 
 DEFAULT_IMAGE = "ghcr.io/tipsml/tipsml:0.1.0"
@@ -36,13 +37,19 @@ class PipelineSettings(BaseSettings):
     seed: int = Field(default=7)
     num_boost_round: int = Field(default=400, ge=1)
     champion_tolerance: float = Field(
-        default=0.005,
+        default=CHAMPION_AUC_TOLERANCE,
         ge=0.0,
         description="AUC a challenger may lose against the champion and still be proposed.",
     )
-    max_slice_auc_gap: float = Field(default=0.15, gt=0.0, le=1.0, description="Fairness: largest AUC gap.")
-    min_slice_auc: float = Field(default=0.55, ge=0.0, le=1.0, description="Fairness: every slice at least this.")
-    min_slice_size: int = Field(default=200, ge=1, description="Slices smaller than this are reported, not gated.")
+    max_slice_auc_gap: float = Field(
+        default=MAX_SLICE_AUC_GAP, gt=0.0, le=1.0, description="Fairness: largest AUC gap."
+    )
+    min_slice_auc: float = Field(
+        default=MIN_SLICE_AUC, ge=0.0, le=1.0, description="Fairness: every slice at least this."
+    )
+    min_slice_size: int = Field(
+        default=MIN_SLICE_SIZE, ge=1, description="Slices smaller than this are reported, not gated."
+    )
     new_user_days: int = Field(default=14, ge=1, description="Users younger than this are the 'new' slice.")
     kfp_host: str | None = Field(default=None, description="KFP API endpoint for `pipelines submit`.")
 

@@ -13,6 +13,7 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 
+from contracts.gates import MAX_SLICE_AUC_GAP, MIN_SLICE_AUC, MIN_SLICE_SIZE
 from pipelines.errors import FairnessGateError
 from pipelines.steps.metrics import auc, binary_log_loss, expected_calibration_error
 from pipelines.steps.train import LABEL
@@ -28,9 +29,9 @@ SLICE_COLUMNS: Final[dict[str, str]] = {
 class FairnessThresholds:
     """What fails a run."""
 
-    max_auc_gap: float = 0.15
-    min_slice_auc: float = 0.55
-    min_slice_size: int = 200
+    max_auc_gap: float = MAX_SLICE_AUC_GAP
+    min_slice_auc: float = MIN_SLICE_AUC
+    min_slice_size: int = MIN_SLICE_SIZE
 
 
 def tz_band(offset_minutes: float | None) -> str:
