@@ -27,9 +27,9 @@ from contracts.model_card import (
     card_json,
     render_markdown,
 )
+from contracts.names import CHAMPION_ALIAS
 from operators.errors import ModelVersionMissingError, RegistryError
 
-CHAMPION: Final = "champion"
 HISTORY_TAG: Final = "tipsml.rollout_history"
 
 
@@ -47,11 +47,11 @@ class ChampionRegistry:
         from mlflow.exceptions import MlflowException
 
         try:
-            return str(self._client.get_model_version_by_alias(model_name, CHAMPION).version)
+            return str(self._client.get_model_version_by_alias(model_name, CHAMPION_ALIAS).version)
         except MlflowException as e:
             if _not_found(e):
                 return None
-            raise RegistryError(f"reading {model_name}@{CHAMPION} failed: {e}") from e
+            raise RegistryError(f"reading {model_name}@{CHAMPION_ALIAS} failed: {e}") from e
 
     def require_version(self, model_name: str, version: str) -> None:
         """Fail permanently when ``version`` of ``model_name`` is not registered."""
@@ -72,12 +72,12 @@ class ChampionRegistry:
         if previous == version:
             return previous
         try:
-            self._client.set_registered_model_alias(model_name, CHAMPION, version)
+            self._client.set_registered_model_alias(model_name, CHAMPION_ALIAS, version)
         except MlflowException as e:
-            raise RegistryError(f"moving {model_name}@{CHAMPION} to {version} failed: {e}") from e
+            raise RegistryError(f"moving {model_name}@{CHAMPION_ALIAS} to {version} failed: {e}") from e
         entry = {
             "time": datetime.now(UTC).isoformat(),
-            "alias": CHAMPION,
+            "alias": CHAMPION_ALIAS,
             "from": previous,
             "to": version,
             "rollout": rollout,

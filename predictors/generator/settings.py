@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.generator import PromptVersionName
 from contracts.local_state import LocalState
+from contracts.names import GENERATOR_MODEL
 
 _LOCAL = LocalState()
 
@@ -23,7 +24,7 @@ class GeneratorSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="TIPSML_GENERATOR_", extra="ignore", frozen=True)
 
-    model_name: str = "tip-generator"
+    model_name: str = GENERATOR_MODEL
     http_port: int = Field(default=8080, ge=1, le=65535)
     prompts_dir: Path = _LOCAL.prompts_dir
     """The prompt registry: a mounted ConfigMap in a cluster, a local directory otherwise."""

@@ -4,8 +4,8 @@ Server choices beyond the ones both predictors share (:mod:`predictors.common.se
 prints the figures behind them, the module docs of :mod:`predictors.scorer.settings` say what each setting
 does):
 
-* one worker also because KServe would pickle the model with its open feature store for more; on 2 cores
-  shared with the load generator more would gain nothing.
+* one worker (a shared choice) matters twice here: more would pickle the model with its open feature store,
+  and on 2 cores shared with the load generator they would gain nothing.
 * feature read and scoring on the event loop for the local SQLite store (``predict_in=auto``): ~1 ms of
   GIL-bound CPU either way, and handing it to a thread cost 1.7 ms of extra CPU per request.
 * uvloop (``event_loop``), the loop uvicorn picks for a bare app.

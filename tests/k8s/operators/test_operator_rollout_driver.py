@@ -1,0 +1,110 @@
+"""``operators.rollout_driver.drive_once`` against the real API server and a real MLflow registry.
+
+One pass reads the rollout fresh, decides, applies the actions to real InferenceServices and writes the status
+only when it changed; the kopf daemon around it is tested in ``test_operator_handlers``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from kubernetes import client
+from mlflow import MlflowClient
+
+from operators.kube import Kube
+from operators.metrics_sources import LocalProvider, PrometheusProvider
+from operators.model_registry import ChampionRegistry
+from operators.rollout_driver import Runtime, drive_once, metrics_provider
+from operators.rollout_machine import StartShadow
+from operators.settings import MetricsSource, OperatorSettings
+from tests.k8s.operators.operator_support import ISVC, MR
+from tests.unit.operators.prometheus_double import PrometheusDouble
+
+pytestmark = pytest.mark.k8s
+
+
+def rollout_body(model: str, candidate: str = "2", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "tipsml.io/v1alpha1",
+        "kind": "ModelRollout",
+        "metadata": {"name": "r"},
+        "spec": {"modelName": model, "candidate": {"version": candidate}, **spec},
+    }
+
+
+def isvc_body() -> dict[str, Any]:
+    env = [{"name": "TIPSML_MODEL_URI", "value": "models:/tip-scorer/1"}]
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "tip-scorer"},
+        "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": "tipsml/scorer", "env": env}]}},
+    }
+
+
+@pytest.fixture
+async def runtime(
+    k8s_cluster: Any, operator_crds: None, mlflow_db: tuple[str, str], prometheus: PrometheusDouble
+) -> AsyncIterator[Runtime]:
+    settings = OperatorSettings(mlflow_tracking_uri=mlflow_db[0], prometheus_url=prometheus.url, standalone=True)
+    api = k8s_cluster.api_client()
+    rt = Runtime(settings, Kube(api), ChampionRegistry(settings.mlflow_tracking_uri), metrics_provider(settings))
+    yield rt
+    await rt.metrics.aclose()
+    api.close()
+
+
+def stored(api: client.ApiClient, ns: str, name: str = "r") -> dict[str, Any]:
+    body: dict[str, Any] = client.CustomObjectsApi(api).get_namespaced_custom_object(**MR, namespace=ns, name=name)
+    return body
+
+
+async def test_a_candidate_missing_from_the_registry_fails_the_rollout(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model, candidate="9"))
+    done = await drive_once(runtime, k8s_namespace, "r")
+    assert done.written and not done.decision.actions
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Failed" and "version 9 is not registered" in status["message"]
+    assert status["observedGeneration"] == 1
+    again = await drive_once(runtime, k8s_namespace, "r")  # terminal: nothing to decide, nothing written
+    assert not again.written and again.decision.status.phase.is_terminal
+    assert stored(api, k8s_namespace)["metadata"]["resourceVersion"] == again.body["metadata"]["resourceVersion"]
+
+
+async def test_first_pass_starts_the_shadow_from_the_champion(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    objects.create_namespaced_custom_object(**ISVC, namespace=k8s_namespace, body=isvc_body())
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model))
+    done = await drive_once(runtime, k8s_namespace, "r")
+    assert done.written and done.decision.actions == [StartShadow("2", None)]
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Shadow" and status["previousChampion"] == "1"  # read from the champion alias
+    shadow = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer-shadow")
+    env = {e["name"]: e["value"] for e in shadow["spec"]["predictor"]["containers"][0]["env"]}
+    assert env["TIPSML_MODEL_URI"] == f"models:/{model}/2" and env["TIPSML_ROLE"] == "shadow"
+
+
+async def test_a_paused_rollout_waits_in_pending(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model, paused=True))
+    done = await drive_once(runtime, k8s_namespace, "r")
+    assert not done.decision.actions
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Pending" and status["message"] == "paused in Pending"
+
+
+def test_metrics_provider_follows_the_settings() -> None:
+    assert isinstance(metrics_provider(OperatorSettings()), PrometheusProvider)
+    assert isinstance(metrics_provider(OperatorSettings(metrics_source=MetricsSource.LOCAL)), LocalProvider)
