@@ -45,6 +45,14 @@ log = logging.getLogger(__name__)
 
 CONSUMED: dict[str, str] = {SIGNALS_STREAM: SIGNALS_SUBJECTS, FEEDBACK_STREAM: FEEDBACK_SUBJECTS}
 DEADLETTER_PUBLISH_ATTEMPTS = 5
+ACK_PENDING_BATCHES = 4
+MIN_MAX_ACK_PENDING = 20_000
+"""The server lets a consumer hold ``max(MIN_MAX_ACK_PENDING, ACK_PENDING_BATCHES x batch_size)`` unacked messages.
+
+The loop fetches the next batch while the previous one is written (both unacked), and naked messages waiting
+out their delay count as pending too: with a smaller limit the server would stop delivering while the
+consumer waits for nothing.
+"""
 
 
 def durable_name(settings: ConsumerSettings, stream: str) -> str:
@@ -65,7 +73,7 @@ def consumer_config(settings: ConsumerSettings, stream: str) -> ConsumerConfig:
         # ``_reject`` on deliveries this code actually saw.
         max_deliver=-1,
         backoff=list(settings.backoff_seconds) or None,
-        max_ack_pending=max(20_000, 4 * settings.batch_size),
+        max_ack_pending=max(MIN_MAX_ACK_PENDING, ACK_PENDING_BATCHES * settings.batch_size),
         filter_subject=CONSUMED[stream],
     )
 
@@ -176,10 +184,6 @@ class Consumer:
             else:
                 prepared.valid.append((msg, LoggedEvent(event, msg.subject, stream_sequence(msg), msg.data)))
         return prepared
-
-    async def handle(self, js: JetStreamContext, stream: str, msgs: Sequence[Msg]) -> None:
-        """Validate, write and settle one fetched batch."""
-        await self.settle(js, stream, self.prepare(stream, msgs))
 
     async def settle(self, js: JetStreamContext, stream: str, batch: Prepared) -> None:
         """Write the valid events, then ack them; nak or dead-letter the invalid ones."""
