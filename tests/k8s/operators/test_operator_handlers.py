@@ -130,11 +130,21 @@ async def reconcile(body: kopf.Body, ns: str | None, memo: kopf.Memo, patch: kop
 
 
 async def test_configure_wires_kopf_and_the_runtime_from_settings(
-    k8s_cluster: Any, k8s_namespace: str, monkeypatch: pytest.MonkeyPatch, prometheus: PrometheusDouble
+    k8s_cluster: Any,
+    k8s_namespace: str,
+    monkeypatch: pytest.MonkeyPatch,
+    prometheus: PrometheusDouble,
+    mlflow_db: tuple[str, str],
 ) -> None:
     monkeypatch.setenv("KUBECONFIG", str(k8s_cluster.kubeconfig))
     settings = kopf.OperatorSettings()
-    cfg = OperatorSettings(namespace=k8s_namespace, prometheus_url=prometheus.url, priority=7, peering_name="p")
+    cfg = OperatorSettings(
+        namespace=k8s_namespace,
+        prometheus_url=prometheus.url,
+        mlflow_tracking_uri=mlflow_db[0],  # MLflow's own default would be a database in the working directory
+        priority=7,
+        peering_name="p",
+    )
     memo = kopf.Memo(settings=cfg)
     await configure(settings=settings, memo=memo, logger=LOG)
     try:
