@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tipsml.cluster import node_host
 from tipsml.cluster.dev import DevClusterError, find_bin_dir
 from tipsml.cluster.node import NodeCluster, start
 
@@ -37,6 +38,8 @@ def node_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NodeClust
         yield cluster
     finally:
         cluster.stop()
+    left = node_host.leftovers(cluster.host_snapshot, cluster.owned_dirs)
+    assert not left, f"`down` left these host changes behind: {left}"
 
 
 @pytest.fixture

@@ -112,6 +112,16 @@ class NodeCluster:
                            "jsonpath={.status.conditions[?(@.type=='Ready')].status}", check=False)
         return out.returncode == 0 and out.stdout.strip() == "True"
 
+    @property
+    def host_snapshot(self) -> Path:
+        """What the host looked like before ``up`` (``down`` restores it)."""
+        return self.control.state_dir / "host-before.json"
+
+    @property
+    def owned_dirs(self) -> list[Path]:
+        """Folders under which every mount is the node's own."""
+        return [self.layout.runtime_dir, self.layout.kubelet_dir, self.layout.image_root]
+
     def stop(self, say: Callable[[str], None] | None = None) -> list[str]:
         """Stop everything :func:`start` started and undo its changes to the host; returns what was removed."""
         note = say or (lambda _: None)
@@ -133,8 +143,7 @@ class NodeCluster:
             _remove_containers(self.layout)
         self._stop("containerd")
         self.control.stop()
-        removed = node_host.restore(self.control.state_dir / "host-before.json",
-                                    [self.layout.runtime_dir, self.layout.kubelet_dir, self.layout.image_root])
+        removed = node_host.restore(self.host_snapshot, self.owned_dirs)
         shutil.rmtree(self.layout.runtime_dir, ignore_errors=True)
         (self.control.state_dir / "node.json").unlink(missing_ok=True)
         (self.control.state_dir / "cluster.json").unlink(missing_ok=True)
@@ -216,7 +225,6 @@ def _start_node(cluster: NodeCluster, timeout: float, die_with_parent: bool, not
         "--bind-address=127.0.0.1", f"--secure-port={cm_port}", f"--root-ca-file={cluster.control.ca_file}",
         f"--service-account-private-key-file={state / 'sa.key'}", "--use-service-account-credentials=false",
         f"--service-cluster-ip-range={SERVICE_CIDR}", "--allocate-node-cidrs=false",
-        "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route",
     ])  # fmt: skip
     _spawn(cluster, die_with_parent, "kube-scheduler", [
         str(bins / "kube-scheduler"), f"--kubeconfig={kubeconfig}", "--leader-elect=false",

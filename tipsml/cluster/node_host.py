@@ -87,6 +87,18 @@ def restore(snapshot_path: Path, owned_dirs: list[Path]) -> list[str]:
     return removed
 
 
+def leftovers(snapshot_path: Path, owned_dirs: list[Path]) -> list[str]:
+    """What the node changed on the host that is still there (empty after a clean ``down``)."""
+    before = json.loads(snapshot_path.read_text())
+    left = [f"mount {m}" for m in mounts_under(owned_dirs) + _new_netns_mounts(set(before["netns"]))]
+    left += [f"netns {n}" for n in sorted(_netns_names() - set(before["netns"]))]
+    for table, chains in _chains().items():
+        left += [f"iptables {table} {c}" for c in chains if c not in set(before["chains"].get(table, []))]
+    if _run("ip", "link", "show", BRIDGE, check=False).returncode == 0:
+        left.append(f"link {BRIDGE}")
+    return left
+
+
 def mounts_under(dirs: list[Path]) -> list[str]:
     """Mount points at or below any of ``dirs``, deepest first (the order to unmount them in)."""
     roots = [str(d.resolve()) for d in dirs]
