@@ -22,12 +22,12 @@ lock: $(BIN)/python
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o constraints.txt
 
 k8s-tools:
-	bash scripts/k8s-tools.sh
+	@start=$$SECONDS && bash scripts/k8s-tools.sh >/dev/null && echo "== phase k8s tools: $$((SECONDS - start))s"
 
 ## The real single-node cluster's runtime (Debian packages, root), binaries and images, each step timed.
 cluster-tools: venv k8s-tools
-	@start=$$SECONDS; bash scripts/node-runtime.sh; echo "cluster-tools: runtime packages $$((SECONDS - start))s"
-	@start=$$SECONDS; bash scripts/images.sh; echo "cluster-tools: images $$((SECONDS - start))s"
+	@start=$$SECONDS && bash scripts/node-runtime.sh && echo "== phase runtime packages: $$((SECONDS - start))s"
+	@start=$$SECONDS && bash scripts/images.sh && echo "== phase images: $$((SECONDS - start))s"
 
 demo: venv
 	$(BIN)/tipsml demo
@@ -36,13 +36,14 @@ down: venv
 	$(BIN)/tipsml down
 
 lint: venv
-	$(BIN)/ruff check .
+	@start=$$SECONDS && $(BIN)/ruff check . && echo "== phase lint: $$((SECONDS - start))s"
 
 typecheck: venv
-	$(BIN)/mypy
+	@start=$$SECONDS && $(BIN)/mypy && echo "== phase typecheck: $$((SECONDS - start))s"
 
 pytest: venv k8s-tools cluster-tools
-	$(BIN)/pytest -p no:cacheprovider tests
+	@start=$$SECONDS && $(BIN)/pytest -p no:cacheprovider --durations=25 tests \
+		&& echo "== phase pytest: $$((SECONDS - start))s"
 
 test: lint typecheck pytest
 
