@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 from tipsml.cluster import node_host
-from tipsml.cluster.dev import DevClusterError, find_bin_dir
+from tipsml.cluster.errors import DevClusterError
 from tipsml.cluster.node import NodeCluster, start
+from tipsml.cluster.tools import find_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -9,14 +9,14 @@ import subprocess
 import time
 from pathlib import Path
 
-from tipsml.cluster.node import image_archives
+from tipsml.cluster.tools import ToolSettings
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGES = ("tipsml", "nats", "redis", "postgres", "prometheus", "coredns", "pause")
 
 
 def test_second_build_reuses_every_layer() -> None:
-    archives = image_archives()
+    archives = ToolSettings().image_archives
     before = {p.name: p.read_text() for p in archives.glob("*.tar.id")}
     assert len(before) >= len(IMAGES), f"expected an archive per image in {archives}, found {sorted(before)}"
     started = time.perf_counter()

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from tipsml.cluster.dev import Binaries, DevCluster, DevClusterError, find_bin_dir, read_versions, start
+from tipsml.cluster.dev import DevCluster, start
+from tipsml.cluster.errors import DevClusterError
+from tipsml.cluster.tools import Binaries, find_bin_dir, read_versions
 
 REPO = Path(__file__).resolve().parents[2]
 

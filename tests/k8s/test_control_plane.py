@@ -15,7 +15,8 @@ from kubernetes import client, dynamic, watch
 from kubernetes.client.rest import ApiException
 from kubernetes.dynamic.exceptions import ConflictError
 
-from tipsml.cluster.dev import DevCluster, ToolError
+from tipsml.cluster.dev import DevCluster
+from tipsml.cluster.errors import ToolError
 
 pytestmark = pytest.mark.k8s
 

@@ -33,8 +33,9 @@ def up(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the node Ready and DNS.")] = 300.0,
 ) -> None:
     """Start etcd, the control plane, containerd and the node; wait until the node is Ready and CoreDNS answers."""
-    from tipsml.cluster.dev import DevClusterError, find_bin_dir
+    from tipsml.cluster.errors import DevClusterError
     from tipsml.cluster.node import NodeCluster, start
+    from tipsml.cluster.tools import find_bin_dir
 
     try:
         current = NodeCluster.load(state_dir)
@@ -55,7 +56,7 @@ def up(
 @app.command()
 def down(state_dir: StateDir = STATE_DIR) -> None:
     """Stop exactly what `up` started; remove its bridge, iptables chains, mounts and network namespaces."""
-    from tipsml.cluster.dev import DevClusterError
+    from tipsml.cluster.errors import DevClusterError
     from tipsml.cluster.node import NodeCluster
 
     try:
@@ -70,7 +71,7 @@ def down(state_dir: StateDir = STATE_DIR) -> None:
 @app.command()
 def status(state_dir: StateDir = STATE_DIR) -> None:
     """Say whether the cluster is up and the node Ready; exit 1 when not."""
-    from tipsml.cluster.dev import DevClusterError
+    from tipsml.cluster.errors import DevClusterError
     from tipsml.cluster.node import NodeCluster
 
     try:

@@ -24,111 +24,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tipsml.cluster.errors import DevClusterError, StartupError, ToolError
 from tipsml.cluster.process import free_ports, readyz, stop_pid, term_on_parent_death
+from tipsml.cluster.tools import Binaries, find_bin_dir
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-BUILD_HINT = "run `bash scripts/k8s-tools.sh` (or `make k8s-tools`) from the repository root to build them"
-TOOLS = ("etcd", "kube-apiserver", "kubectl", "helm")
-VERSIONS_FILE = Path("scripts") / "k8s-versions.env"
 HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
 CONTEXT = "tipsml-dev"
 DEFAULT_SERVER_IPS = ("127.0.0.1", "10.0.0.1")
-
-
-class DevClusterError(Exception):
-    """Base of every error raised while starting, probing or stopping the dev control plane."""
-
-
-class BinariesMissingError(DevClusterError):
-    """The control-plane tools are not built yet; the message says how to build them."""
-
-
-class ToolError(DevClusterError):
-    """kubectl or helm exited non-zero; the message carries the command and its stderr."""
-
-
-class StartupError(DevClusterError):
-    """A process exited or the API server did not become ready; carries the tail of its log."""
-
-
-@dataclass(frozen=True)
-class Binaries:
-    """Paths of the four tools, all from one pinned build so their versions agree."""
-
-    etcd: Path
-    kube_apiserver: Path
-    kubectl: Path
-    helm: Path
-
-    @classmethod
-    def in_dir(cls, bin_dir: Path) -> Binaries:
-        """Check that every tool is in ``bin_dir``, failing with how to build them if not."""
-        missing = [name for name in TOOLS if not os.access(bin_dir / name, os.X_OK)]
-        if missing:
-            raise BinariesMissingError(f"missing {', '.join(missing)} in {bin_dir}: {BUILD_HINT}")
-        return cls.at(bin_dir)
-
-    @classmethod
-    def at(cls, bin_dir: Path) -> Binaries:
-        """Name the tools in ``bin_dir`` without checking them (to stop what was started from there)."""
-        return cls(bin_dir / "etcd", bin_dir / "kube-apiserver", bin_dir / "kubectl", bin_dir / "helm")
-
-
-def read_versions(path: Path) -> dict[str, str]:
-    """Parse the shell ``KEY=VALUE`` pin file shared with ``scripts/k8s-tools.sh``."""
-    pins: dict[str, str] = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            pins[key.strip()] = value.strip().strip("\"'")
-    return pins
-
-
-class ToolSettings(BaseSettings):
-    """Where the built tools are: one folder (``TIPSML_K8S_BIN_DIR``) or the build script's per-release cache."""
-
-    model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore", env_ignore_empty=True)
-
-    k8s_bin_dir: Path | None = None
-    k8s_cache: Path = Field(default_factory=lambda: Path.home() / ".cache" / "tipsml" / "k8s")
-
-
-def cache_bin_dir(k8s_version: str, tools: ToolSettings) -> Path:
-    """Where ``scripts/k8s-tools.sh`` puts the tools of one Kubernetes release."""
-    return tools.k8s_cache / k8s_version / "bin"
-
-
-def find_bin_dir(explicit: Path | None = None, start: Path | None = None, tools: ToolSettings | None = None) -> Path:
-    """Pick the tool folder: an explicit one, ``$TIPSML_K8S_BIN_DIR``, or the pinned release's cache.
-
-    The pin is read from the repository that contains ``start`` (default: the working directory), or
-    else from the checkout this module runs from, so a checkout always uses the release it pins, never
-    whichever happens to be cached.
-    """
-    if explicit is not None:
-        return explicit
-    tools = tools or ToolSettings()
-    if tools.k8s_bin_dir is not None:
-        return tools.k8s_bin_dir
-    here = (start or Path.cwd()).resolve()
-    checkout = Path(__file__).resolve().parents[2]  # an editable install runs from its checkout
-    for folder in (here, *here.parents, checkout):
-        pin_file = folder / VERSIONS_FILE
-        if pin_file.is_file():
-            version = read_versions(pin_file).get("K8S_VERSION")
-            if not version:
-                raise BinariesMissingError(f"{pin_file} has no K8S_VERSION")
-            return cache_bin_dir(version, tools)
-    raise BinariesMissingError(
-        f"no {VERSIONS_FILE} above {here} and TIPSML_K8S_BIN_DIR is unset: {BUILD_HINT}, "
-        "then run from inside the repository or export TIPSML_K8S_BIN_DIR"
-    )
 
 
 @dataclass

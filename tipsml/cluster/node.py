@@ -28,8 +28,9 @@ from typing import Final
 import yaml
 
 from tipsml.cluster import node_host
-from tipsml.cluster.dev import ApiServerOptions, Binaries, DevCluster, DevClusterError, StartupError
+from tipsml.cluster.dev import ApiServerOptions, DevCluster
 from tipsml.cluster.dev import start as start_control_plane
+from tipsml.cluster.errors import NodeError, StartupError
 from tipsml.cluster.node_files import (
     API_PORT,
     KUBERNETES_SERVICE_IP,
@@ -46,26 +47,12 @@ from tipsml.cluster.node_files import (
 from tipsml.cluster.node_images import import_images
 from tipsml.cluster.node_probe import dns_answers
 from tipsml.cluster.process import free_ports, stop_pid, term_on_parent_death
+from tipsml.cluster.tools import Binaries, ToolSettings
 
 NODE_TOOLS: Final = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy")
 RUNTIME_DIR: Final = Path("/run/tipsml-node")
 CONTEXT: Final = "tipsml-node"
 STOP_ORDER: Final = ("kube-scheduler", "kube-controller-manager", "kube-proxy", "kubelet", "containerd")
-
-
-class NodeError(DevClusterError):
-    """The node could not start, or a check of it failed; the message says which part and where its log is."""
-
-
-def cache_root() -> Path:
-    """Where builds and images are kept between runs (``TIPSML_CACHE`` overrides ``~/.cache/tipsml``)."""
-    return Path(os.environ.get("TIPSML_CACHE") or Path.home() / ".cache" / "tipsml")
-
-
-def image_archives() -> Path:
-    """The docker-archive tars ``scripts/images.sh`` writes."""
-    root = os.environ.get("TIPSML_IMAGE_CACHE") or cache_root() / "images"
-    return Path(root) / "archives"
 
 
 @dataclass
@@ -159,13 +146,14 @@ class NodeCluster:
 
 
 def start(state_dir: Path, bin_dir: Path, *, timeout: float = 300.0, die_with_parent: bool = False,
-          say: Callable[[str], None] | None = None) -> NodeCluster:
+          say: Callable[[str], None] | None = None, tools: ToolSettings | None = None) -> NodeCluster:
     """Start the whole cluster with fresh state in ``state_dir``; wait for the node Ready and DNS answering.
 
     On any failure what was started is stopped again, the host restored, and the error names the component
     and the tail of its log.
     """
     note = say or (lambda _: None)
+    tools = tools or ToolSettings()
     if os.geteuid() != 0:
         raise NodeError("the node needs root (containerd, the kubelet and kube-proxy change the host)")
     missing = [t for t in (*NODE_TOOLS, "etcd", "kube-apiserver", "kubectl", "helm") if not (bin_dir / t).exists()]
@@ -177,7 +165,7 @@ def start(state_dir: Path, bin_dir: Path, *, timeout: float = 300.0, die_with_pa
     if state_dir.exists():
         shutil.rmtree(state_dir)
     state_dir.mkdir(parents=True)
-    layout = NodeLayout(state_dir, RUNTIME_DIR, cache_root() / "node" / "containerd")
+    layout = NodeLayout(state_dir, RUNTIME_DIR, tools.cache / "node" / "containerd")
     node_host.snapshot(state_dir / "host-before.json")
     node_host.prepare()
     options = ApiServerOptions(bind_address=NODE_IP, port=API_PORT, service_cidr=SERVICE_CIDR,
@@ -192,7 +180,7 @@ def start(state_dir: Path, bin_dir: Path, *, timeout: float = 300.0, die_with_pa
         raise
     cluster = NodeCluster(control, layout, bin_dir)
     try:
-        _start_node(cluster, timeout, die_with_parent, note)
+        _start_node(cluster, tools.image_archives, timeout, die_with_parent, note)
     except BaseException:
         cluster.stop()
         raise
@@ -200,7 +188,8 @@ def start(state_dir: Path, bin_dir: Path, *, timeout: float = 300.0, die_with_pa
     return cluster
 
 
-def _start_node(cluster: NodeCluster, timeout: float, die_with_parent: bool, note: Callable[[str], None]) -> None:
+def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_parent: bool,
+                note: Callable[[str], None]) -> None:
     layout, state, bins = cluster.layout, cluster.control.state_dir, cluster.bin_dir
     kubeconfig = str(cluster.kubeconfig)
     for folder in (layout.runtime_dir, layout.image_root, layout.cni_conf_dir, layout.cni_data_dir,
@@ -215,7 +204,7 @@ def _start_node(cluster: NodeCluster, timeout: float, die_with_parent: bool, not
     _spawn(cluster, die_with_parent, "containerd", [shutil.which("containerd") or "containerd",
                                                      "--config", str(state / "containerd.toml")])
     _wait(cluster, "containerd", lambda: layout.containerd_socket.is_socket(), 30)
-    imported = import_images(image_archives(), layout, note)
+    imported = import_images(archives, layout, note)
     note(f"images in containerd: {imported} imported, the rest already there")
 
     note("kube-controller-manager and kube-scheduler")

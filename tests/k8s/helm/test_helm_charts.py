@@ -23,7 +23,7 @@ from tests.k8s.helm.chart_support import (
     documents,
     set_args,
 )
-from tipsml.cluster.dev import ToolError
+from tipsml.cluster.errors import ToolError
 
 pytestmark = pytest.mark.k8s
 SECRET_WORDS = ("PASSWORD", "TOKEN", "CONNECTION", "REGISTRY_URL", "KEY")

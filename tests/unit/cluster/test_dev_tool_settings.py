@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tipsml.cluster.dev import ToolSettings, find_bin_dir
+from tipsml.cluster.tools import ToolSettings, find_bin_dir
 
 
 @pytest.fixture
@@ -31,4 +31,4 @@ def test_settings_come_from_the_build_scripts_env(monkeypatch: pytest.MonkeyPatc
     tools = ToolSettings()
     assert tools.k8s_cache == tmp_path / "c" and tools.k8s_bin_dir is None
     monkeypatch.delenv("TIPSML_K8S_CACHE")
-    assert ToolSettings().k8s_cache == Path.home() / ".cache" / "tipsml" / "k8s"
+    assert ToolSettings().k8s_root == Path.home() / ".cache" / "tipsml" / "k8s"
