@@ -21,6 +21,7 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 
+from contracts.names import GENERATOR_MODEL
 from tipsml.stack.processes import free_port, spawn, stop_pid
 
 BASELINE = """
@@ -104,7 +105,7 @@ def main() -> None:
     gen = run("generator", [sys.executable, "-m", "predictors.generator"], env, a.rate, a.seconds, root)
     print(f"open loop {a.rate:.0f} req/s for {a.seconds:.0f}s, 1 instance per request")
     print(f"{'server':<24}{'median ms':>10}{'p99 ms':>10}{'max ms':>10}")
-    for name, lat in (("baseline (trivial model)", base), ("tip-generator", gen)):
+    for name, lat in (("baseline (trivial model)", base), (GENERATOR_MODEL, gen)):
         print(f"{name:<24}{np.median(lat):>10.2f}{np.percentile(lat, 99):>10.2f}{lat.max():>10.2f}")
     print(
         f"generation overhead over baseline: median {np.median(gen) - np.median(base):.2f} ms, "

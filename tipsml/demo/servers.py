@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import numpy as np
 
-from contracts.names import SCORER_MODEL
+from contracts.names import CHAMPION_ALIAS, GENERATOR_MODEL, SCORER_MODEL
 from tipsml.demo.state import DemoRun, DemoStageError
 from tipsml.stack.processes import ProcessRecord, free_port, spawn, stop_record
 
 MODEL = SCORER_MODEL
 SCORER_PATH = f"/v1/models/{MODEL}:predict"
-GENERATOR_PATH = "/v1/models/tip-generator:predict"
+GENERATOR_PATH = f"/v1/models/{GENERATOR_MODEL}:predict"
+CHAMPION_URI = f"models:/{SCORER_MODEL}@{CHAMPION_ALIAS}"
 CANDIDATES = 20
 
 
@@ -80,10 +81,10 @@ def start_generator(run: DemoRun) -> str:
     env = {"TIPSML_GENERATOR_HTTP_PORT": str(port), "TIPSML_GENERATOR_PROMPTS_DIR": str(root / "prompts"),
            "TIPSML_GENERATOR_STATE_DIR": str(root), "TIPSML_GENERATOR_EXPERIMENT_FILE": str(root / "experiment.json"),
            "TIPSML_GENERATOR_REWARD_DB": str(root / "state.db"), "TIPSML_GENERATOR_RELOAD_INTERVAL_SECONDS": "0.5"}
-    record = spawn("tip-generator", [sys.executable, "-m", "predictors.generator"], port, state.pids_dir,
-                   state.logs_dir / "tip-generator.log", env=env, ready_timeout=120.0)
+    record = spawn(GENERATOR_MODEL, [sys.executable, "-m", "predictors.generator"], port, state.pids_dir,
+                   state.logs_dir / f"{GENERATOR_MODEL}.log", env=env, ready_timeout=120.0)
     url = f"http://{host}:{port}"
-    _wait_ready(f"{url}/v1/models/tip-generator", record)
+    _wait_ready(f"{url}/v1/models/{GENERATOR_MODEL}", record)
     return url
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
+from contracts.names import GENERATOR_MODEL
 from tipsml.demo.servers import GENERATOR_PATH
 from tipsml.demo.stages_ingest import wait_for_consumers
 from tipsml.demo.state import DemoRun, DemoStageError, now, progress_bar
@@ -93,12 +94,12 @@ def stage_bandit(run: DemoRun) -> None:
                     shown_at = datetime.now(UTC)
                     shown = TipShown(event_id=uuid.uuid4().hex, occurred_at=shown_at, user_id=user,
                                      request_id=request_id, tip_id=tip_id, category=category,
-                                     model_version="tip-generator", prompt_version=version,
+                                     model_version=GENERATOR_MODEL, prompt_version=version,
                                      propensity=float(pred["selection"].get("propensity", 1.0)))
                     reaction = TipReaction(event_id=uuid.uuid4().hex, occurred_at=shown_at + timedelta(seconds=30),
                                            user_id=user, request_id=request_id, tip_id=tip_id,
                                            reaction="liked" if liked else "dismissed",
-                                           model_version="tip-generator", prompt_version=version)
+                                           model_version=GENERATOR_MODEL, prompt_version=version)
                     events += [("tip_shown", shown.event_id, shown.model_dump_json()),
                                ("tip_reaction", reaction.event_id, reaction.model_dump_json())]
                     bar.advance(task)

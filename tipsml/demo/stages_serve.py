@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import numpy as np
 
+from contracts.names import GENERATOR_MODEL
 from tipsml.demo.servers import (
     CANDIDATES,
+    CHAMPION_URI,
     GENERATOR_PATH,
     MODEL,
     SCORER_PATH,
@@ -26,14 +28,14 @@ def stage_serve(run: DemoRun) -> None:
 
     from tipsml.stack.processes import read_record
 
-    for name in ("tip-scorer", "tip-generator"):
+    for name in (MODEL, GENERATOR_MODEL):
         old = read_record(run.settings.state.pids_dir, name)
         if old is not None:
             stop_process(run, old)
             run.console.print(f"  stopped the previous {name} (pid {old.pid}) to serve the current champion")
-    run.console.print("  starting tip-scorer (models:/tip-scorer@champion) and tip-generator side by side ...")
+    run.console.print(f"  starting {MODEL} ({CHAMPION_URI}) and {GENERATOR_MODEL} side by side ...")
     with ThreadPoolExecutor(2) as pool:
-        scorer = pool.submit(start_scorer, run, "tip-scorer", f"models:/{MODEL}@champion")
+        scorer = pool.submit(start_scorer, run, MODEL, CHAMPION_URI)
         generator = pool.submit(start_generator, run)
         run.scorer_url, run.generator_url = scorer.result().url, generator.result()
     run.console.print(f"  [green]✓[/green] tip-scorer    {run.scorer_url}{SCORER_PATH}")
