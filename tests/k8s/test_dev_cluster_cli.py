@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from tipsml.cluster.dev import DevCluster, app
+from tipsml.cli.dev_cluster import app
+from tipsml.cluster.dev import DevCluster
 
 pytestmark = pytest.mark.k8s
 

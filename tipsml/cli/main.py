@@ -12,13 +12,13 @@ from tipsml.cli import cluster as cli_cluster
 from tipsml.cli import consume as cli_consume
 from tipsml.cli import contract as cli_contract
 from tipsml.cli import demo as cli_demo
+from tipsml.cli import dev_cluster as cli_dev_cluster
 from tipsml.cli import operator as cli_operator
 from tipsml.cli import report as cli_report
 from tipsml.cli import serve as cli_serve
 from tipsml.cli import simulate as cli_simulate
 from tipsml.cli import stack as cli_stack
 from tipsml.cli import train as cli_train
-from tipsml.cluster import dev as devcluster
 
 app = typer.Typer(
     name="tipsml",
@@ -42,7 +42,7 @@ app.add_typer(cli_cluster.app, name="cluster")
 app.command("consume")(cli_consume.consume)
 app.add_typer(cli_contract.app, name="contract")
 app.command("demo")(cli_demo.demo)
-app.add_typer(devcluster.app, name="dev-cluster")
+app.add_typer(cli_dev_cluster.app, name="dev-cluster")
 app.command("down")(cli_stack.down)
 app.command("operator")(cli_operator.operator)
 app.add_typer(cli_train.pipelines_app, name="pipelines")

@@ -1,10 +1,11 @@
-"""A throwaway Kubernetes control plane (etcd + kube-apiserver) on loopback ports.
+"""A throwaway Kubernetes control plane (etcd + kube-apiserver), alone or as the base of the real node.
 
 The operator, the CRDs and the Helm charts are proven against a real API server rather than a mock,
 so tests and developers start one here: generated certificates, a service-account signing key, a
 static admin token, and a kubeconfig, all under one state directory. There is no controller-manager,
 scheduler or kubelet: objects are stored, validated, admitted and watched, but nothing reconciles
-them (Deployments get no Pods, deleted namespaces stay ``Terminating``).
+them (Deployments get no Pods, deleted namespaces stay ``Terminating``). :mod:`tipsml.cluster.node` starts
+the same control plane with :class:`ApiServerOptions` for a node, then the node itself.
 
 The binaries come from ``scripts/k8s-tools.sh``, which builds them once per pinned release.
 """
@@ -21,18 +22,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 from tipsml.cluster.errors import DevClusterError, StartupError, ToolError
 from tipsml.cluster.process import free_ports, readyz, stop_pid, term_on_parent_death
-from tipsml.cluster.tools import Binaries, find_bin_dir
+from tipsml.cluster.tools import Binaries
 
 if TYPE_CHECKING:
     from kubernetes.client import ApiClient
 
-HAND_STATE_DIR = Path(".tipsml") / "dev-cluster"
 CONTEXT = "tipsml-dev"
 DEFAULT_SERVER_IPS = ("127.0.0.1", "10.0.0.1")
 
@@ -269,73 +267,3 @@ def _tail(cluster: DevCluster, name: str, lines: int = 25) -> str:
     path = cluster.state_dir / f"{name}.log"
     text = path.read_text(errors="replace") if path.exists() else ""
     return "\n".join(text.splitlines()[-lines:]) + f"\n(full log: {path})"
-
-
-# --- `tipsml dev-cluster` ---------------------------------------------------------------------------
-
-app = typer.Typer(
-    help="A local etcd + kube-apiserver for `kubectl apply` and `helm install` by hand (no nodes run Pods).",
-    no_args_is_help=True,
-)
-
-
-@app.command()
-def up(
-    bin_dir: Annotated[
-        Path | None, typer.Option(help="Folder with etcd, kube-apiserver, kubectl, helm.")
-    ] = None,
-    state_dir: Annotated[
-        Path, typer.Option(help="Where certificates, data, logs and PIDs go.")
-    ] = HAND_STATE_DIR,
-) -> None:
-    """Start the control plane in the background and print how to use it."""
-    try:
-        current = DevCluster.load(state_dir)
-        if current.is_ready():
-            _print_usage(current, "already running")
-            return
-        current.stop()
-    except DevClusterError:
-        pass
-    try:
-        cluster = start(state_dir, Binaries.in_dir(find_bin_dir(bin_dir)))
-    except DevClusterError as e:
-        typer.echo(f"dev-cluster: {e}", err=True)
-        raise typer.Exit(1) from e
-    _print_usage(cluster, "ready")
-
-
-StateDirOption = Annotated[Path, typer.Option(help="The folder given to `up`.")]
-
-
-@app.command()
-def down(state_dir: StateDirOption = HAND_STATE_DIR) -> None:
-    """Stop exactly the processes that `up` started (data and logs stay for a look)."""
-    try:
-        cluster = DevCluster.load(state_dir)
-    except DevClusterError:
-        typer.echo("dev-cluster: nothing to stop")
-        return
-    cluster.stop()
-    (state_dir / "cluster.json").unlink(missing_ok=True)
-    typer.echo(f"dev-cluster: stopped (logs in {state_dir})")
-
-
-@app.command()
-def status(state_dir: StateDirOption = HAND_STATE_DIR) -> None:
-    """Say whether the control plane is up; exit 1 when it is not."""
-    try:
-        cluster = DevCluster.load(state_dir)
-    except DevClusterError as e:
-        typer.echo(f"dev-cluster: not running ({e})")
-        raise typer.Exit(1) from e
-    if not cluster.is_ready():
-        typer.echo(f"dev-cluster: not ready (PIDs {cluster.pids}, logs in {state_dir})")
-        raise typer.Exit(1)
-    _print_usage(cluster, "ready")
-
-
-def _print_usage(cluster: DevCluster, state: str) -> None:
-    typer.echo(f"dev-cluster: {state} at {cluster.server}")
-    typer.echo(f"export KUBECONFIG={cluster.kubeconfig}")
-    typer.echo(f"export PATH={cluster.binaries.kubectl.parent}:$PATH  # the pinned kubectl and helm")
