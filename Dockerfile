@@ -12,7 +12,7 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_VERSION=0.13.9
 
-FROM ${PYTHON_IMAGE} AS build
+FROM ${PYTHON_IMAGE} AS deps
 ARG UV_VERSION
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
@@ -29,6 +29,8 @@ COPY pyproject.toml constraints.txt ./
 RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
     > /tmp/requirements.txt \
     && /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt -r /tmp/requirements.txt
+
+FROM deps AS project
 COPY README.md ./
 COPY contracts ./contracts
 COPY streams ./streams
@@ -38,7 +40,9 @@ COPY experiments ./experiments
 COPY operators ./operators
 COPY pipelines ./pipelines
 COPY tipsml ./tipsml
-RUN /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt --no-deps .
+# The project alone, under a prefix of its own: the runtime copies it over the dependencies' layer, so a change
+# of code rebuilds a few megabytes instead of the whole environment.
+RUN /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python --prefix /opt/project -c constraints.txt --no-deps .
 
 FROM ${PYTHON_IMAGE} AS runtime
 # libgomp1: LightGBM's OpenMP runtime. Nothing else is added to the slim base.
@@ -47,7 +51,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 tipsml \
     && useradd --system --uid 10001 --gid tipsml --home-dir /tmp --no-create-home --shell /usr/sbin/nologin tipsml
-COPY --from=build /opt/tipsml /opt/tipsml
+COPY --from=deps /opt/tipsml /opt/tipsml
+COPY --from=project /opt/project/ /opt/tipsml/
 ENV PATH=/opt/tipsml/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

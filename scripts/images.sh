@@ -54,7 +54,7 @@ say() { echo "images: $*" >&2; }
 
 image_id() { "${bah[@]}" inspect --type image --format '{{.FromImageID}}' "$1" 2>/dev/null || true; }
 
-# The base: what mmdebstrap installs is the whole recipe, so its hash (with this script's) names the build.
+# The base: this function and the packages it installs are the whole recipe; their hash names the build.
 build_base() {
     local packages="python3,python3-venv,ca-certificates"
     # Certificate authorities this host trusts locally (a TLS-inspecting proxy in front of PyPI, say) are
@@ -62,7 +62,7 @@ build_base() {
     local local_cas=(/usr/local/share/ca-certificates/*.crt)
     [[ -e "${local_cas[0]}" ]] || local_cas=()
     local recipe
-    recipe="$( { echo "$packages"; sha256sum <"${BASH_SOURCE[0]}"; cat "${local_cas[@]}" /dev/null; } |
+    recipe="$( { echo "$packages"; declare -f build_base; cat "${local_cas[@]}" /dev/null; } |
         sha256sum | cut -c1-16)"
     if [[ "$("${bah[@]}" inspect --type image --format '{{index .ImageAnnotations "io.tipsml.recipe"}}' \
         "$BASE" 2>/dev/null || true)" == "$recipe" ]]; then
@@ -115,7 +115,7 @@ export_archive() {
         return
     fi
     say "exporting $name"
-    rm -f "$file"
+    rm -f "$file" "$file.tmp" # a run stopped mid-export leaves a partial .tmp that buildah will not overwrite
     "${bah[@]}" push --quiet --format docker "$name" "docker-archive:$file.tmp:$name" >/dev/null
     mv "$file.tmp" "$file"
     echo "$id" >"$file.id"
