@@ -24,10 +24,9 @@ lock: $(BIN)/python
 k8s-tools:
 	@start=$$SECONDS && bash scripts/k8s-tools.sh >/dev/null && echo "== phase k8s tools: $$((SECONDS - start))s"
 
-## The real single-node cluster's runtime (Debian packages, root), binaries and images, each step timed.
-cluster-tools: venv k8s-tools
-	@start=$$SECONDS && bash scripts/node-runtime.sh && echo "== phase runtime packages: $$((SECONDS - start))s"
-	@start=$$SECONDS && bash scripts/images.sh && echo "== phase images: $$((SECONDS - start))s"
+## The real single-node cluster's runtime (Debian packages, root), binaries and images, each phase timed.
+cluster-tools: venv
+	@bash scripts/cluster-tools.sh
 
 demo: venv
 	$(BIN)/tipsml demo
@@ -41,7 +40,7 @@ lint: venv
 typecheck: venv
 	@start=$$SECONDS && $(BIN)/mypy && echo "== phase typecheck: $$((SECONDS - start))s"
 
-pytest: venv k8s-tools cluster-tools
+pytest: venv cluster-tools k8s-tools
 	@start=$$SECONDS && $(BIN)/pytest -p no:cacheprovider --durations=25 tests \
 		&& echo "== phase pytest: $$((SECONDS - start))s"
 
