@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final, Literal
 
-from pydantic import AliasGenerator, BaseModel, ConfigDict, Field
+from pydantic import AliasGenerator, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from contracts.generator import PromptVersionName
@@ -24,6 +24,29 @@ PROMPT_VERSION_PLURAL: Final = "promptversions"
 MODEL_ROLLOUT_KIND: Final = "ModelRollout"
 MODEL_ROLLOUT_PLURAL: Final = "modelrollouts"
 MAX_TEMPLATE_CHARS: Final = 8000
+
+SECRET_KEY_REF_PATTERN: Final = (
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/[-._a-zA-Z0-9]*[-_a-zA-Z0-9][-._a-zA-Z0-9]*$"
+)
+"""``<secret-name>/<key>``: a DNS-1123 Secret name and a Secret data key that is not ``.`` or ``..``.
+
+Nothing else may name a file: the generator reads ``<secrets_dir>/<name>/<key>``, so a free-form string
+(``x//etc/...``, ``../../token``) would turn a PromptVersion into a way to read any file in the Pod."""
+SERVICE_NAME_PATTERN: Final = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+MAX_SERVICE_NAME_CHARS: Final = 56
+"""An InferenceService name is a DNS-1035 label (63 characters); 7 are kept for the ``-shadow`` suffix."""
+MAX_CANARY_WEIGHT: Final = 99
+"""A canary step sends at most 99 %: 100 % is promotion, which only a passed analysis may reach."""
+MAX_PAUSE_SECONDS: Final = 86_400
+"""A canary step waits at most a day; a longer pause is a rollout that never ends."""
+MAX_SHADOW_SECONDS: Final = 7 * 86_400
+MIN_GATE_SAMPLES: Final = 30
+"""Fewer samples than this make every gate a coin toss, so a phase cannot pass on a handful of requests."""
+MAX_SAMPLES: Final = 10_000_000
+MAX_ERROR_RATE_BOUND: Final = 0.2
+"""The loosest error-rate gate a rollout may set: above a 20 % error rate nothing is being measured."""
+MAX_P99_LATENCY_BOUND_MS: Final = 10_000.0
+"""The loosest latency gate: 10 s, far above any timeout the recommender uses."""
 
 
 class CrdModel(BaseModel):
@@ -60,9 +83,10 @@ class ModelConfig(CrdModel):
     retries: int = Field(default=2, ge=0, le=5)
     fallbacks: list[str] = Field(default_factory=list, max_length=5)
     """Other LiteLLM model strings tried in order when ``model`` fails."""
-    api_base: str | None = None
-    api_key_secret: str | None = None
-    """Name of a Secret key (``secret/key``) holding the provider's API key; never the key itself."""
+    api_base: str | None = Field(default=None, max_length=300)
+    """The provider's URL; the generator uses it only if the platform's allow-list names it exactly."""
+    api_key_secret: str | None = Field(default=None, max_length=507, pattern=SECRET_KEY_REF_PATTERN)
+    """A mounted Secret's key (``<secret-name>/<key>``) holding the provider's API key; never the key itself."""
 
 
 class PromptVersionSpec(CrdModel):
@@ -110,19 +134,21 @@ class ModelRef(CrdModel):
 class ShadowSpec(CrdModel):
     """Shadow phase: the challenger sees mirrored traffic; nothing it returns reaches users."""
 
-    min_samples: int = Field(default=200, ge=1)
-    max_psi: float = Field(default=0.2, gt=0.0)
-    """Population stability index of challenger vs champion scores above which the rollout fails."""
-    min_rank_agreement: float = Field(default=0.5, ge=-1.0, le=1.0)
-    """Minimum mean Kendall tau between the two rankings of the same candidates."""
-    max_duration_seconds: int = Field(default=3600, ge=1)
+    min_samples: int = Field(default=200, ge=MIN_GATE_SAMPLES, le=MAX_SAMPLES)
+    max_psi: float = Field(default=0.2, gt=0.0, le=1.0)
+    """Population stability index of challenger vs champion scores above which the rollout fails (PSI above
+    0.25 is already a major shift, so 1 is the loosest gate that still means anything)."""
+    min_rank_agreement: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Minimum mean Kendall tau between the two rankings of the same candidates; below 0 the challenger
+    would be allowed to rank the opposite way to the champion, so 0 is the floor."""
+    max_duration_seconds: int = Field(default=3600, ge=1, le=MAX_SHADOW_SECONDS)
 
 
 class CanaryStep(CrdModel):
     """Send ``weight`` percent of traffic to the challenger, then analyse after ``pause_seconds``."""
 
-    weight: int = Field(ge=1, le=100)
-    pause_seconds: int = Field(default=300, ge=0)
+    weight: int = Field(ge=1, le=MAX_CANARY_WEIGHT)
+    pause_seconds: int = Field(default=300, ge=0, le=MAX_PAUSE_SECONDS)
 
 
 class CanarySpec(CrdModel):
@@ -131,23 +157,32 @@ class CanarySpec(CrdModel):
     steps: list[CanaryStep] = Field(
         default_factory=lambda: [CanaryStep(weight=10), CanaryStep(weight=50)], min_length=1, max_length=10
     )
-    min_samples: int = Field(default=200, ge=1)
+    min_samples: int = Field(default=200, ge=MIN_GATE_SAMPLES, le=MAX_SAMPLES)
     reward_margin: float = Field(default=0.02, ge=0.0, le=1.0)
     """Non-inferiority margin: the challenger's reward rate may be at most this much below the champion's."""
+
+    @model_validator(mode="after")
+    def _steps_increase(self) -> CanarySpec:
+        weights = [s.weight for s in self.steps]
+        if any(b <= a for a, b in zip(weights, weights[1:], strict=False)):
+            raise ValueError(f"canary step weights must strictly increase, got {weights}")
+        return self
 
 
 class Gates(CrdModel):
     """Gates applied in every phase."""
 
-    max_error_rate: float = Field(default=0.01, ge=0.0, le=1.0)
-    max_p99_latency_ms: float = Field(default=50.0, gt=0.0)
+    max_error_rate: float = Field(default=0.01, ge=0.0, le=MAX_ERROR_RATE_BOUND)
+    max_p99_latency_ms: float = Field(default=50.0, gt=0.0, le=MAX_P99_LATENCY_BOUND_MS)
 
 
 class ModelRolloutSpec(CrdModel):
     """Roll ``candidate`` out on ``inference_service``: shadow, canary steps, then promote or roll back."""
 
-    model_name: str = Field(default=SCORER_MODEL, min_length=1)
-    inference_service: str = Field(default=SCORER_MODEL, min_length=1)
+    model_name: str = Field(default=SCORER_MODEL, min_length=1, max_length=200)
+    inference_service: str = Field(
+        default=SCORER_MODEL, min_length=1, max_length=MAX_SERVICE_NAME_CHARS, pattern=SERVICE_NAME_PATTERN
+    )
     candidate: ModelRef
     baseline: ModelRef | None = None
     """The champion at the time of proposal; filled by the operator when absent."""
@@ -156,6 +191,12 @@ class ModelRolloutSpec(CrdModel):
     gates: Gates = Field(default_factory=Gates)
     paused: bool = False
     abort: bool = False
+
+    @model_validator(mode="after")
+    def _candidate_is_not_baseline(self) -> ModelRolloutSpec:
+        if self.baseline is not None and self.baseline.version == self.candidate.version:
+            raise ValueError(f"candidate.version {self.candidate.version!r} equals baseline.version")
+        return self
 
 
 class RolloutPhase(StrEnum):

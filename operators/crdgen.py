@@ -166,10 +166,46 @@ def prompt_version_crd() -> dict[str, Any]:
     )
 
 
+MUTABLE_WHILE_RUNNING: Final = ("paused", "abort")
+
+
+def _steps_increase_rule() -> dict[str, str]:
+    """CEL has no index loop, so the pairwise check is spelled out for every possible pair."""
+    max_steps = crds.CanarySpec.model_fields["steps"].metadata
+    limit = next(m.max_length for m in max_steps if getattr(m, "max_length", None) is not None)
+    pairs = [
+        f"(size(self.steps) <= {i + 1} || self.steps[{i}].weight < self.steps[{i + 1}].weight)"
+        for i in range(limit - 1)
+    ]
+    return {"rule": " && ".join(pairs), "message": "canary step weights must strictly increase"}
+
+
+def _frozen_once_started_rule() -> dict[str, str]:
+    """Every spec field but ``paused`` and ``abort`` equal to the old one, once the rollout left Pending."""
+    fields = [f.alias or n for n, f in crds.ModelRolloutSpec.model_fields.items()]
+    fields = [f for f in fields if f not in MUTABLE_WHILE_RUNNING]
+    same = [
+        f"(has(self.spec.{f}) == has(oldSelf.spec.{f}) && (!has(self.spec.{f}) || self.spec.{f} == oldSelf.spec.{f}))"
+        for f in fields
+    ]
+    started = "has(oldSelf.status) && has(oldSelf.status.phase) && oldSelf.status.phase != 'Pending'"
+    return {
+        "rule": f"!({started}) || ({' && '.join(same)})",
+        "message": "spec is immutable once the rollout started, except paused and abort; create a new ModelRollout",
+    }
+
+
 def model_rollout_crd() -> dict[str, Any]:
-    """The ModelRollout CRD: the candidate cannot be swapped under a running rollout."""
+    """The ModelRollout CRD: bounds from the contract, plus the rules above."""
     spec = openapi_schema(crds.ModelRolloutSpec)
     _immutable(spec, "candidate", "spec.candidate")
+    spec["properties"]["canary"]["x-kubernetes-validations"] = [_steps_increase_rule()]
+    spec["x-kubernetes-validations"] = [
+        {
+            "rule": "!has(self.baseline) || self.baseline.version != self.candidate.version",
+            "message": "candidate.version must differ from baseline.version (the champion)",
+        }
+    ]
     columns = [
         _column("Model", ".spec.modelName"),
         _column("Candidate", ".spec.candidate.version"),
@@ -179,7 +215,8 @@ def model_rollout_crd() -> dict[str, Any]:
         _column("Message", ".status.message", priority=1),
     ]
     status = openapi_schema(crds.ModelRolloutStatus, keep_defaults=False)
-    return _crd(crds.MODEL_ROLLOUT_KIND, crds.MODEL_ROLLOUT_PLURAL, ["mr"], spec, status, columns, [])
+    rules = [_frozen_once_started_rule()]
+    return _crd(crds.MODEL_ROLLOUT_KIND, crds.MODEL_ROLLOUT_PLURAL, ["mr"], spec, status, columns, rules)
 
 
 def rendered() -> dict[str, str]:

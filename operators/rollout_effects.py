@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+from collections.abc import Callable
 from typing import Any, Final
 
+from operators.errors import InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
 from operators.rollout_machine import (
@@ -145,15 +147,13 @@ class RolloutEffects:
             await self._start_shadow(action)
         elif isinstance(action, StopShadow):
             await self._kube.delete_isvc(self._ns, self._service + SHADOW_SUFFIX)
-            await self._kube.edit_isvc(self._ns, self._service, _drop_logger)
+            await self._edit(_drop_logger, action)
         elif isinstance(action, SetCanary | PromoteModel):
             uri = model_uri(self._model, action.candidate_version, action.storage_uri)
             percent = action.percent if isinstance(action, SetCanary) else None
-            await self._kube.edit_isvc(
-                self._ns, self._service, lambda obj: _route(obj, action.candidate_version, uri, percent)
-            )
+            await self._edit(lambda obj: _route(obj, action.candidate_version, uri, percent), action)
         elif isinstance(action, RestoreBaseline):
-            await self._kube.edit_isvc(self._ns, self._service, _restore)
+            await self._edit(_restore, action)
         elif isinstance(action, MoveChampion):
             await asyncio.to_thread(
                 self._champions.move_champion,
@@ -163,12 +163,21 @@ class RolloutEffects:
                 reason=action.reason,
             )
 
+    async def _edit(self, edit: Callable[[dict[str, Any]], bool], action: Action) -> None:
+        """Edit the rollout's InferenceService; its absence is an error, never a silent no-op.
+
+        A rollback that quietly found nothing to edit would leave the status saying "rolled back" while a
+        canary split (recreated with the InferenceService) still sends users to the challenger.
+        """
+        if not await self._kube.edit_isvc(self._ns, self._service, edit):
+            raise InferenceServiceMissingError(
+                f"InferenceService {self._ns}/{self._service} not found: {type(action).__name__} not applied"
+            )
+
     async def _start_shadow(self, action: StartShadow) -> None:
         uri = model_uri(self._model, action.candidate_version, action.storage_uri)
         champion = await self._kube.get_isvc(self._ns, self._service)
         if champion is None:
-            from operators.errors import InferenceServiceMissingError
-
             raise InferenceServiceMissingError(f"InferenceService {self._ns}/{self._service} not found")
         await self._kube.put_isvc(self._ns, shadow_of(champion, action.candidate_version, uri))
         url = self._settings.shadow_url_template.format(
@@ -181,7 +190,7 @@ class RolloutEffects:
             obj["spec"].setdefault("predictor", {})["logger"] = {"mode": "all", "url": url}
             return obj != before
 
-        await self._kube.edit_isvc(self._ns, self._service, mirror)
+        await self._edit(mirror, action)
 
 
 def _drop_logger(obj: dict[str, Any]) -> bool:
