@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Final
 
@@ -30,11 +30,10 @@ class GeneratorNotReadyError(GeneratorError):
 class UnknownPromptVersionError(GeneratorError):
     """A requested prompt version is not in the registry."""
 
-    def __init__(self, version: str, known: Iterable[str]) -> None:
+    def __init__(self, version: str) -> None:
         self.version = version
-        self.known = sorted(known)
-        listed = ", ".join(self.known) or "none"
-        super().__init__(f"unknown prompt_version {version!r}; known versions: {listed}")
+        # No catalogue of versions: callers are anonymous, and the names of unreleased variants are not theirs.
+        super().__init__(f"prompt_version {version!r} is unknown")
 
 
 class PromptRegistryError(GeneratorError):
@@ -47,6 +46,14 @@ class TemplateRenderError(GeneratorError):
 
 class ExternalTextRefusedError(GeneratorError):
     """User text would have left the cluster for an external provider, which settings forbid."""
+
+
+class ProviderRefusedError(GeneratorError):
+    """A version names an LLM endpoint or API key the platform does not allow.
+
+    Its apiBase is not on the allow-list, or its apiKeySecret is not a mounted Secret key: the version cannot
+    be served as written, whoever asks.
+    """
 
 
 class LLMCallError(GeneratorError):
@@ -62,6 +69,7 @@ HTTP_STATUS: Final[ErrorTable] = error_table(
         InvalidRequestError: HTTPStatus.BAD_REQUEST,
         UnknownPromptVersionError: HTTPStatus.BAD_REQUEST,
         ExternalTextRefusedError: HTTPStatus.FORBIDDEN,
+        ProviderRefusedError: HTTPStatus.FORBIDDEN,
         PromptRegistryError: HTTPStatus.SERVICE_UNAVAILABLE,
         TemplateRenderError: HTTPStatus.INTERNAL_SERVER_ERROR,
         LLMCallError: HTTPStatus.BAD_GATEWAY,

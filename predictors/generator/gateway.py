@@ -9,21 +9,28 @@ Privacy: a model is *local* when its string starts with one of ``settings.local_
 model in a version's chain is external and ``allow_external_user_text`` is off, task titles are replaced by
 their category before the template renders (``redact``) or the request is refused (``refuse``); the
 grounding metadata the offline provider reads is only attached when every model in the chain is local.
+
+Where a request may go is the platform's choice, not a PromptVersion author's: an external model is called
+only at an ``apiBase`` listed exactly in ``settings.allowed_api_bases`` (empty, the default: no external
+provider at all), and its API key is read only from a file inside ``settings.secrets_dir`` named by a
+``<secret-name>/<key>`` reference. Otherwise anyone who may create a PromptVersion could make the generator
+send any file the Pod can read, as a Bearer token, to a server of their choosing.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from litellm.router import Router
 
-from contracts.crds import ModelConfig
+from contracts.crds import SECRET_KEY_REF_PATTERN, ModelConfig
 from contracts.generator import Usage
 from contracts.prompt_context import PromptContext, TaskView
-from predictors.generator.errors import ExternalTextRefusedError, LLMCallError
+from predictors.generator.errors import ExternalTextRefusedError, LLMCallError, ProviderRefusedError
 from predictors.generator.offline_llm import CONTEXT_METADATA_KEY
 from predictors.generator.registry import LoadedPrompt
 from predictors.generator.sandbox import PromptSandbox
@@ -56,12 +63,27 @@ def redact_titles(context: PromptContext) -> PromptContext:
     )
 
 
+def secret_path(secret_ref: str, secrets_dir: Path) -> Path:
+    """``<secrets_dir>/<name>/<key>`` for ``name/key``, resolved; anything that leaves ``secrets_dir`` is refused.
+
+    The contract's pattern already refuses such references; this check holds even for a registry file that
+    bypassed the API server, and against symlinks planted inside the folder.
+    """
+    if re.fullmatch(SECRET_KEY_REF_PATTERN, secret_ref) is None:
+        raise ProviderRefusedError("model.apiKeySecret must be <secret-name>/<key>")
+    name, _, key = secret_ref.partition("/")
+    root = secrets_dir.resolve()
+    path = (root / name / key).resolve()
+    if not path.is_relative_to(root / name):
+        raise ProviderRefusedError("model.apiKeySecret resolves outside the mounted secrets")
+    return path
+
+
 def read_api_key(secret_ref: str | None, secrets_dir: Path) -> str | None:
     """The API key at ``<secrets_dir>/<name>/<key>`` for ``secret_ref`` = ``name/key``; None if unset."""
     if not secret_ref:
         return None
-    name, _, key = secret_ref.partition("/")
-    path = secrets_dir / name / (key or "api-key")
+    path = secret_path(secret_ref, secrets_dir)
     try:
         return path.read_text(encoding="utf-8").strip() or None
     except FileNotFoundError:
@@ -84,6 +106,16 @@ class LLMGateway:
     def chain(self, config: ModelConfig) -> list[str]:
         """The models tried, in order."""
         return [config.model, *config.fallbacks]
+
+    def check_providers(self, config: ModelConfig) -> None:
+        """Refuse a version whose external models would be called outside the platform's allow-list."""
+        if all(self.is_local(m) for m in self.chain(config)):
+            return
+        allowed = self.settings.allowed_api_bases
+        if not allowed:
+            raise ProviderRefusedError("external LLM providers are off in this deployment (no allowed apiBase)")
+        if config.api_base not in allowed:
+            raise ProviderRefusedError("model.apiBase is not one this deployment allows")
 
     def router(self, prompt: LoadedPrompt) -> Router:
         """The version's Router, built once per content hash (a new hash is a new version's content)."""
@@ -120,6 +152,7 @@ class LLMGateway:
     async def generate(self, prompt: LoadedPrompt, context: PromptContext, request_id: str) -> Generation:
         """Render and call; the text is cut to the version's ``max_output_chars``."""
         spec = prompt.spec
+        self.check_providers(spec.model)
         chain = self.chain(spec.model)
         all_local = all(self.is_local(m) for m in chain)
         if not all_local and not self.settings.allow_external_user_text:

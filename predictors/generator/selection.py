@@ -120,7 +120,7 @@ class Selector:
         if requested is not None:
             prompt = self.registry.get(requested)
             if prompt is None:
-                raise UnknownPromptVersionError(requested, self.registry.versions())
+                raise UnknownPromptVersionError(requested)
             return Selected(prompt, Selection(source=SelectionSource.REQUEST))
         chosen = self._from_experiment(user_id)
         if chosen is not None:

@@ -63,6 +63,10 @@ class GeneratorSettings(BaseSettings):
     replaced by their category (``redact``) or the request fails with 403 (``refuse``)."""
     local_model_prefixes: tuple[str, ...] = ("tipsml/",)
     """LiteLLM model strings that run inside the cluster; everything else counts as external."""
+    allowed_api_bases: tuple[str, ...] = ()
+    """The only endpoints an external model may be called at (a PromptVersion's ``model.apiBase`` must equal
+    one exactly); empty: external providers are off, whatever a PromptVersion says. Set by the platform
+    engineer (chart value ``generator.allowedApiBases``), never by a prompt author."""
     secrets_dir: Path = Path("/var/run/secrets/tipsml")
     """Mounted Secrets: ``api_key_secret: name/key`` is read from ``<secrets_dir>/name/key``."""
     max_prompt_chars: int = Field(default=12_000, ge=100)

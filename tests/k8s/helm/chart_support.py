@@ -34,6 +34,8 @@ EVERYTHING_ON = (
     "connections.nats.mutualTls=true",
     "connections.mlflow.credentialsSecret=mlflow-creds",
     "generator.llmSecrets[0]=openai",
+    "generator.allowedApiBases[0]=https://api.openai.com/v1",
+    "generator.egress.to[0].ipBlock.cidr=203.0.113.0/24",
     "generator.experiment.name=prompt-ab",
     "kserve.deploymentMode=RawDeployment",
 )

@@ -272,6 +272,32 @@ def test_every_tipsml_env_is_a_setting_its_deployable_reads(helm: Any, monkeypat
             # Each replica follows FEEDBACK into a reward log of its own (no shared disk in a cluster).
             assert settings.nats_url and str(settings.nats_creds_file).startswith("/var/run/secrets/tipsml/")
             assert settings.reward_db is not None and str(settings.reward_db).startswith("/tmp/")
+            assert settings.allowed_api_bases == ("https://api.openai.com/v1",)
         if cls is OperatorSettings:
             assert settings.registry_configmap == "tip-generator-prompts" and not settings.standalone
             assert settings.priority is None  # identical replicas draw distinct priorities at start
+
+
+def test_generator_egress_is_cut_once_an_external_provider_is_allowed(helm: Any) -> None:
+    """Issue 19, defect 1: no allowed apiBase, no external provider; with one, egress only to listed peers."""
+    name = "rel-tipsml-generator-egress"
+    plain = render(helm, STACK)
+    assert name not in {d["metadata"]["name"] for d in plain}
+    generator = next(d for d in plain if d["metadata"]["name"] == "tip-generator")
+    env = {e["name"]: e.get("value") for e in containers(generator)[0]["env"]}
+    assert env["TIPSML_GENERATOR_ALLOWED_API_BASES"] == "[]"
+    docs = render(
+        helm,
+        STACK,
+        "generator.allowedApiBases[0]=https://llm.example.com/v1",
+        "generator.egress.to[0].ipBlock.cidr=203.0.113.7/32",
+    )
+    policy = next(d for d in docs if d["metadata"]["name"] == name)
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"serving.kserve.io/inferenceservice": "tip-generator"}
+    assert policy["spec"]["policyTypes"] == ["Egress"]
+    peers = [peer for rule in policy["spec"]["egress"] for peer in rule["to"]]
+    assert {"ipBlock": {"cidr": "203.0.113.7/32"}} in peers
+    assert not [p for p in peers if "ipBlock" in p and p["ipBlock"]["cidr"] != "203.0.113.7/32"]
+    allowed = "generator.allowedApiBases[0]=https://llm.example.com/v1"
+    opted_out = render(helm, STACK, allowed, "generator.egress.restrict=false")
+    assert name not in {d["metadata"]["name"] for d in opted_out}

@@ -76,7 +76,8 @@ def test_generates_with_default_and_requested_versions(server: Server) -> None:
 def test_unknown_version_and_bad_body_are_400(server: Server) -> None:
     r = predict(server, {"instances": [{"user_id": "u1", "prompt_version": "v404"}]})
     assert r.status_code == 400
-    assert "known versions: v1, v2" in r.json()["error"]
+    assert "prompt_version 'v404' is unknown" in r.json()["error"]
+    assert "v1" not in r.json()["error"] and "v2" not in r.json()["error"]  # no catalogue for anonymous callers
     r = predict(server, {"instances": [{"uid": "u1"}]})
     assert r.status_code == 400 and "user_id" in r.json()["error"]
 

@@ -1,13 +1,19 @@
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from contracts.crds import ModelConfig, PromptVersionSpec
 from contracts.generator import GeneratorInstance
 from contracts.prompt_context import PromptContext, sample_prompt_context
 from predictors.generator.context import ContextAssembler, UserState
-from predictors.generator.errors import ExternalTextRefusedError, InvalidRequestError, LLMCallError
-from predictors.generator.gateway import LLMGateway, redact_titles
+from predictors.generator.errors import (
+    ExternalTextRefusedError,
+    InvalidRequestError,
+    LLMCallError,
+    ProviderRefusedError,
+)
+from predictors.generator.gateway import LLMGateway, read_api_key, redact_titles
 from predictors.generator.offline_llm import register_offline_provider
 from predictors.generator.registry import LoadedPrompt, PromptRegistry
 from predictors.generator.sandbox import PromptSandbox
@@ -58,10 +64,14 @@ async def test_every_model_failing_is_an_llm_error(gateway: LLMGateway) -> None:
 
 async def test_external_models_get_redacted_titles_or_are_refused(tmp_path: Path) -> None:
     register_offline_provider(0)
-    external = prompt("ext", ModelConfig(model="openai/gpt-4o-mini", timeout_seconds=0.01, retries=0))
-    refuse = LLMGateway(
-        GeneratorSettings(use_feature_store=False, external_text_policy="refuse"), PromptSandbox(4000)
+    base = "https://llm.example.com/v1"
+    external = prompt(
+        "ext", ModelConfig(model="openai/gpt-4o-mini", api_base=base, timeout_seconds=0.01, retries=0)
     )
+    settings = GeneratorSettings(
+        use_feature_store=False, external_text_policy="refuse", allowed_api_bases=(base,)
+    )
+    refuse = LLMGateway(settings, PromptSandbox(4000))
     with pytest.raises(ExternalTextRefusedError):
         await refuse.generate(external, sample_prompt_context(), "r")
     redacted = redact_titles(sample_prompt_context())
@@ -115,3 +125,43 @@ async def test_service_end_to_end(registry: PromptRegistry, gateway: LLMGateway)
     assert first["request_id"] == "req-1" and first["prompt_version"] == "v1"
     assert first["selection"]["source"] == "default"
     assert second["prompt_version"] == "v2" and second["selection"]["source"] == "request"
+
+
+async def test_external_providers_only_at_an_allowed_api_base(tmp_path: Path) -> None:
+    """Issue 19, defect 1: the platform's allow-list decides where a request may go, not the PromptVersion."""
+    register_offline_provider(0)
+    attacker = ModelConfig(model="openai/x", api_base="https://attacker.example", retries=0, timeout_seconds=0.01)
+    off = LLMGateway(GeneratorSettings(use_feature_store=False, allow_external_user_text=True), PromptSandbox(4000))
+    with pytest.raises(ProviderRefusedError, match="external LLM providers are off"):
+        await off.generate(prompt("ext", attacker), sample_prompt_context(), "r")
+    listed = GeneratorSettings(
+        use_feature_store=False, allow_external_user_text=True, allowed_api_bases=("https://llm.example.com/v1",)
+    )
+    with pytest.raises(ProviderRefusedError, match="not one this deployment allows"):
+        await LLMGateway(listed, PromptSandbox(4000)).generate(prompt("ext", attacker), sample_prompt_context(), "r")
+    no_base = attacker.model_copy(update={"api_base": None})
+    with pytest.raises(ProviderRefusedError):
+        await LLMGateway(listed, PromptSandbox(4000)).generate(prompt("ext", no_base), sample_prompt_context(), "r")
+
+
+@pytest.mark.parametrize("ref", ["x//etc/passwd", "../../f", "x/../../f", "s/..", "s/", "/abs/key"])
+def test_api_key_reference_cannot_leave_the_secrets_folder(tmp_path: Path, ref: str) -> None:
+    """Issue 19, defect 1: a reference is a mounted Secret's key, never a path to another file."""
+    (tmp_path / "outside").write_text("stolen-token")
+    secrets = tmp_path / "secrets"
+    (secrets / "s").mkdir(parents=True)
+    with pytest.raises(ProviderRefusedError):
+        read_api_key(ref, secrets)
+    with pytest.raises(ValidationError, match="apiKeySecret|api_key_secret"):
+        ModelConfig(model="openai/x", api_key_secret=ref)
+
+
+def test_api_key_symlink_out_of_the_secret_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "outside").write_text("stolen-token")
+    secret = tmp_path / "secrets" / "s"
+    secret.mkdir(parents=True)
+    (secret / "key").write_text("sk-good\n")
+    (secret / "link").symlink_to(tmp_path / "outside")
+    assert read_api_key("s/key", tmp_path / "secrets") == "sk-good"
+    with pytest.raises(ProviderRefusedError, match="outside"):
+        read_api_key("s/link", tmp_path / "secrets")

@@ -60,9 +60,11 @@ def test_env_naming_a_missing_version_falls_back_to_default(registry: PromptRegi
     assert chosen.selection.source is SelectionSource.DEFAULT
 
 
-def test_unknown_requested_version_lists_known_ones(registry: PromptRegistry) -> None:
-    with pytest.raises(UnknownPromptVersionError, match="known versions: v1, v2"):
+def test_unknown_requested_version_says_so_without_a_catalogue(registry: PromptRegistry) -> None:
+    """Issue 19, defect 9: anonymous callers learn that a version is unknown, not which versions exist."""
+    with pytest.raises(UnknownPromptVersionError, match="prompt_version 'v9' is unknown") as caught:
         make_selector(registry, None).select("u1", "v9")
+    assert "v1" not in str(caught.value) and "v2" not in str(caught.value)
 
 
 def test_empty_registry_is_a_registry_error(tmp_path: Path) -> None:
@@ -108,7 +110,7 @@ async def test_bandit_learns_from_the_reward_log(
     events: list[TipShown | TipReaction] = []
     for i in range(200):
         version = "v1" if i % 2 else "v2"
-        common = {"user_id": f"u{i}", "request_id": f"r{i}", "tip_id": f"g{i}", "model_version": "gen"}
+        common: dict[str, Any] = {"user_id": f"u{i}", "request_id": f"r{i}", "tip_id": f"g{i}", "model_version": "gen"}
         events.append(
             TipShown(
                 event_id=f"s{i}",
