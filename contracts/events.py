@@ -12,13 +12,30 @@ Compatibility policy (tested in ``tests/unit/contracts``):
   ``schema_version`` is newer than this code knows is rejected (and so dead-lettered with the reason),
   never half-understood.
 * An unknown ``type`` is rejected: a new event type needs a contract change first.
+* ``schema_version`` is strictly a JSON integer (``true`` and ``"1"`` are rejected): a producer that sends
+  anything else has a bug worth seeing in the dead-letter stream.
+* ``occurred_at`` lies in ``[OCCURRED_AT_MIN, now + OCCURRED_AT_MAX_AHEAD]`` and ``due_at`` in
+  ``[OCCURRED_AT_MIN, DUE_AT_MAX]``: timestamps outside overflow the writer's UTC conversion (year 1 or 9999 with
+  an offset) or create absurd event-log partitions (``date=1970-01-01``), so they are rejected here with the
+  bound in the reason, not discovered by the writer.
+* The body's ``type`` must match the subject it was published on (:func:`parse_event_on`).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, ClassVar, Final, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
 from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
 from contracts.validation import FieldError, field_errors
@@ -30,6 +47,34 @@ Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, patt
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 
+OCCURRED_AT_MIN: Final = datetime(2000, 1, 1, tzinfo=UTC)
+"""Earliest accepted timestamp: older than the app, so anything before is a broken clock or a forged event."""
+OCCURRED_AT_MAX_AHEAD: Final = timedelta(days=1)
+"""How far ``occurred_at`` may lie ahead of the consumer's clock: device clock skew, never a scheduled event."""
+DUE_AT_MAX: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""Latest accepted due date: far enough for any real plan, early enough that UTC conversion cannot overflow."""
+
+
+def _occurred_in_range(value: datetime) -> datetime:
+    latest = datetime.now(UTC) + OCCURRED_AT_MAX_AHEAD
+    if not OCCURRED_AT_MIN <= value <= latest:
+        raise ValueError(
+            f"must lie between {OCCURRED_AT_MIN.isoformat()} and now + {OCCURRED_AT_MAX_AHEAD.days} day"
+            f" ({latest.replace(microsecond=0).isoformat()})"
+        )
+    return value
+
+
+def _due_in_range(value: datetime) -> datetime:
+    if not OCCURRED_AT_MIN <= value <= DUE_AT_MAX:
+        raise ValueError(f"must lie between {OCCURRED_AT_MIN.isoformat()} and {DUE_AT_MAX.isoformat()}")
+    return value
+
+
+OccurredAt = Annotated[AwareDatetime, AfterValidator(_occurred_in_range)]
+"""When it happened, bounded (see the module docstring)."""
+DueAt = Annotated[AwareDatetime, AfterValidator(_due_in_range)]
+
 
 class EventBase(BaseModel):
     """Envelope shared by every event."""
@@ -40,9 +85,9 @@ class EventBase(BaseModel):
     """First subject token: ``signals`` or ``feedback``."""
 
     event_id: Identifier
-    occurred_at: AwareDatetime
+    occurred_at: OccurredAt
     user_id: Identifier
-    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION)
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=1, le=SCHEMA_VERSION, strict=True)
 
     @property
     def subject(self) -> str:
@@ -62,7 +107,7 @@ class TaskSynced(EventBase):
     category: TaskCategory
     title: Annotated[str, StringConstraints(max_length=500)] | None = None
     """Personal data: used in prompts, never logged."""
-    due_at: AwareDatetime | None = None
+    due_at: DueAt | None = None
     estimated_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] | None = None
 
 
@@ -152,6 +197,23 @@ def parse_event(raw: bytes | str) -> Event:
         return EVENT_ADAPTER.validate_json(raw)
     except ValidationError as e:
         raise EventValidationError(field_errors(e, union_tags=EVENT_TYPES)) from e
+
+
+def parse_event_on(raw: bytes | str, subject: str) -> Event:
+    """Parse an event received on ``subject`` and check the body's ``type`` belongs there.
+
+    A ``tip_shown`` published on ``signals.app_opened`` would otherwise reach the reward log through a subject
+    that permissions, filters and dashboards treat as app activity.
+
+    Raises:
+        EventValidationError: as :func:`parse_event`, or the ``type`` does not match the subject.
+    """
+    event = parse_event(raw)
+    if event.subject != subject:
+        raise EventValidationError(
+            [FieldError("type", f"'{event.type}' does not match subject '{subject}' (expected '{event.subject}')")]
+        )
+    return event
 
 
 def parse_event_obj(obj: object) -> Event:

@@ -4,7 +4,11 @@ Per fetched batch: every message is parsed with :func:`contracts.events.parse_ev
 :class:`streams.writer.BatchWriter` in a worker thread and are acked only once that returns (durable). A
 message that fails validation is naked with a growing delay; on its last allowed delivery (``max_deliver``)
 it is published to ``deadletter.<subject>`` and then terminated, so nothing is lost and nothing loops hot. A
-failed write naks the batch the same way (and dead-letters on the last delivery, with the reason).
+failed write is bisected until the events that fail on their own are isolated: the rest of the batch is
+written and acked, and only those are naked (and dead-lettered on the last delivery, with the reason), so one
+event the writer cannot take never poisons its neighbours.
+
+While NATS is unreachable each loop logs one line per ``OUTAGE_LOG_EVERY_SECONDS``, not one per retry.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from contracts.events import EventValidationError, parse_event
+from contracts.events import EventValidationError, parse_event_on
 from contracts.nats_options import connect_options, nats_connection
 from contracts.streams import (
     FEEDBACK_STREAM,
@@ -31,20 +35,22 @@ from contracts.streams import (
     deadletter_subject,
 )
 from contracts.validation import FieldError
-from streams.deadletter import deadletter_headers
+from streams.deadletter import deadletter_headers, deadletter_record
 from streams.errors import ConnectError, WriteError
 from streams.event_log import LoggedEvent
 from streams.metrics import IngestMetrics
 from streams.puller import BatchPuller
 from streams.pusher import PushCounters
 from streams.settings import ConsumerSettings
-from streams.topology import ensure_streams
-from streams.writer import BatchWriter
+from streams.topology import StreamLimits, ensure_streams
+from streams.writer import BatchWriter, WriteResult
 
 log = logging.getLogger(__name__)
 
 CONSUMED: dict[str, str] = {SIGNALS_STREAM: SIGNALS_SUBJECTS, FEEDBACK_STREAM: FEEDBACK_SUBJECTS}
 DEADLETTER_PUBLISH_ATTEMPTS = 5
+OUTAGE_LOG_EVERY_SECONDS = 30.0
+FETCH_RETRY_SECONDS = 0.5
 ACK_PENDING_BATCHES = 4
 MIN_MAX_ACK_PENDING = 20_000
 """The server lets a consumer hold ``max(MIN_MAX_ACK_PENDING, ACK_PENDING_BATCHES x batch_size)`` unacked messages.
@@ -156,13 +162,26 @@ class Consumer:
     async def _loop(self, js: JetStreamContext, stream: str, sub: BatchPuller, stop: asyncio.Event) -> None:
         """Fetch and parse batch N+1 while batch N is being written (its acks still wait for its write)."""
         inflight: asyncio.Task[None] | None = None
+        failing_since: float | None = None
+        next_log = 0.0
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
                 msgs = await sub.fetch(self.settings.fetch_timeout_seconds)
             except Exception as e:  # reconnecting, server restarting: wait and fetch again
-                log.warning("fetch on %s failed (%s); retrying", stream, type(e).__name__)
-                await asyncio.sleep(0.5)
+                now = loop.time()
+                failing_since = now if failing_since is None else failing_since
+                if now >= next_log:
+                    log.warning(
+                        "fetch on %s failing for %.0f s (%s: %s); retrying every %.1f s",
+                        stream, now - failing_since, type(e).__name__, e, FETCH_RETRY_SECONDS,
+                    )
+                    next_log = now + OUTAGE_LOG_EVERY_SECONDS
+                await asyncio.sleep(FETCH_RETRY_SECONDS)
                 continue
+            if failing_since is not None:
+                log.info("fetch on %s works again after %.0f s", stream, loop.time() - failing_since)
+                failing_since, next_log = None, 0.0
             if not msgs:
                 continue
             batch = self.prepare(stream, msgs)
@@ -178,7 +197,7 @@ class Consumer:
         prepared = Prepared()
         for msg in msgs:
             try:
-                event = parse_event(msg.data)
+                event = parse_event_on(msg.data, msg.subject)
             except EventValidationError as e:
                 prepared.invalid.append((msg, e.errors))
             else:
@@ -187,25 +206,41 @@ class Consumer:
 
     async def settle(self, js: JetStreamContext, stream: str, batch: Prepared) -> None:
         """Write the valid events, then ack them; nak or dead-letter the invalid ones."""
-        m = self.metrics
         valid = batch.valid
         if valid:
-            try:
-                async with self._write_lock:
-                    result = await asyncio.to_thread(self.writer.write, [le for _, le in valid])
-            except WriteError as e:
-                log.error("write failed, batch will be redelivered: %s", e)
-                for msg, _ in valid:
-                    await self._reject(js, stream, msg, [FieldError("(write)", str(e))], "write")
-            else:
-                m.write_seconds.labels(stream).observe(result.write_seconds)
-                m.written.labels(stream).inc(result.applied)
-                m.duplicates.labels(stream).inc(result.duplicates)
-                for msg, _ in valid:
-                    await msg.ack()
-                m.acked.labels(stream).inc(len(valid))
+            failed = await self._write_isolating(stream, valid)
+            failed_ids = {id(msg) for msg, _ in failed}
+            written = [msg for msg, _ in valid if id(msg) not in failed_ids]
+            for msg in written:
+                await msg.ack()
+            self.metrics.acked.labels(stream).inc(len(written))
+            for msg, err in failed:
+                await self._reject(js, stream, msg, [FieldError("(write)", str(err))], "write")
         for msg, errors in batch.invalid:
             await self._reject(js, stream, msg, errors, "validation")
+
+    async def _write_isolating(
+        self, stream: str, items: list[tuple[Msg, LoggedEvent]]
+    ) -> list[tuple[Msg, WriteError]]:
+        """Write ``items``; on failure bisect, so only events that fail on their own are returned."""
+        try:
+            async with self._write_lock:
+                result: WriteResult = await asyncio.to_thread(self.writer.write, [le for _, le in items])
+        except WriteError as e:
+            if len(items) == 1:
+                msg, le = items[0]
+                log.error("write of %s:%d failed: %s", stream, le.stream_seq, e)
+                return [(msg, e)]
+            log.warning("write of %d events failed (%s); isolating the failing ones", len(items), e)
+            half = len(items) // 2
+            return await self._write_isolating(stream, items[:half]) + await self._write_isolating(
+                stream, items[half:]
+            )
+        m = self.metrics
+        m.write_seconds.labels(stream).observe(result.write_seconds)
+        m.written.labels(stream).inc(result.applied)
+        m.duplicates.labels(stream).inc(result.duplicates)
+        return []
 
     async def _reject(self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str) -> None:
         delivered = msg.metadata.num_delivered
@@ -222,9 +257,10 @@ class Consumer:
             stream_seq=msg.metadata.sequence.stream,
             delivered=delivered,
         )
+        body, headers = deadletter_record(msg.data, headers, StreamLimits().max_msg_size)
         for attempt in range(1, DEADLETTER_PUBLISH_ATTEMPTS + 1):
             try:
-                await js.publish(deadletter_subject(msg.subject), msg.data, headers=headers)
+                await js.publish(deadletter_subject(msg.subject), body, headers=headers)
                 break
             except Exception as e:  # keep the message ours while retrying: the server will not redeliver it
                 log.warning(

@@ -3,10 +3,17 @@
 Published on ``deadletter.<original subject>`` (stream ``DEADLETTER``). The ``Nats-Msg-Id`` is the original
 stream and sequence, so dead-lettering the same message twice (a crash between publish and ``term``) is
 deduplicated by JetStream.
+
+A record must fit the DEADLETTER stream's ``max_msg_size`` (body plus headers), or the publish fails and the
+message could never be given up on: it would be redelivered forever, stalling its stream each round. So
+:func:`deadletter_record` truncates the body when needed and says so: ``Tipsml-Original-Size`` and
+``Tipsml-Original-Sha256`` identify the original (still in its stream until max age, at
+``Tipsml-Original-Sequence``), and original headers are dropped first when they alone are too big.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Final
@@ -22,6 +29,11 @@ ORIGINAL_SUBJECT_HEADER: Final = "Tipsml-Original-Subject"
 ORIGINAL_STREAM_HEADER: Final = "Tipsml-Original-Stream"
 ORIGINAL_SEQ_HEADER: Final = "Tipsml-Original-Sequence"
 ORIGINAL_MSG_ID_HEADER: Final = "Tipsml-Original-Msg-Id"
+TRUNCATED_HEADER: Final = "Tipsml-Truncated"
+ORIGINAL_SIZE_HEADER: Final = "Tipsml-Original-Size"
+ORIGINAL_DIGEST_HEADER: Final = "Tipsml-Original-Sha256"
+RECORD_MARGIN_BYTES: Final = 1024
+"""Room left under the size limit for the protocol's own framing of headers."""
 MAX_HEADER_CHARS: Final = 2000
 MAX_ERRORS: Final = 20
 MAX_FIELD_CHARS: Final = 200
@@ -69,3 +81,22 @@ def deadletter_headers(
 def parse_error_fields(headers: Mapping[str, str]) -> list[FieldError]:
     """The field errors a dead-letter message carries (for tools and tests)."""
     return [FieldError(d["field"], d["reason"]) for d in json.loads(headers.get(ERRORS_JSON_HEADER, "[]"))]
+
+
+def _headers_size(headers: Mapping[str, str]) -> int:
+    return sum(len(k.encode()) + len(v.encode()) + 4 for k, v in headers.items()) + 16
+
+
+def deadletter_record(data: bytes, headers: dict[str, str], max_msg_size: int) -> tuple[bytes, dict[str, str]]:
+    """Body and headers that fit ``max_msg_size``: the original, or a truncated copy with its size and digest."""
+    out = dict(headers)
+    out[ORIGINAL_SIZE_HEADER] = str(len(data))
+    out[ORIGINAL_DIGEST_HEADER] = hashlib.sha256(data).hexdigest()
+    budget = max_msg_size - RECORD_MARGIN_BYTES
+    if _headers_size(out) > budget // 2:  # the producer's own headers are not ours to carry at any size
+        out = {k: v for k, v in out.items() if k.startswith("Tipsml-") or k == MSG_ID_HEADER}
+    room = budget - _headers_size(out)
+    if len(data) <= room:
+        return data, out
+    out[TRUNCATED_HEADER] = "true"
+    return data[: max(0, room - _headers_size({TRUNCATED_HEADER: "true"}))], out

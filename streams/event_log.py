@@ -64,6 +64,17 @@ def write_tmp(root: Path, batch_id: str, events: Sequence[LoggedEvent]) -> list[
         by_day[le.event.occurred_at.astimezone(UTC).date().isoformat()].append(le)
     now = datetime.now(UTC)
     paths: list[Path] = []
+    try:
+        _write_days(root, batch_id, by_day, now, paths)
+    except BaseException:
+        discard(paths)
+        raise
+    return paths
+
+
+def _write_days(
+    root: Path, batch_id: str, by_day: Mapping[str, Sequence[LoggedEvent]], now: datetime, paths: list[Path]
+) -> None:
     for day, rows in sorted(by_day.items()):
         part = root / f"date={day}"
         part.mkdir(parents=True, exist_ok=True)
@@ -81,12 +92,11 @@ def write_tmp(root: Path, batch_id: str, events: Sequence[LoggedEvent]) -> list[
             schema=SCHEMA,
         )
         path = part / f"{TMP_PREFIX}{batch_id}{TMP_SUFFIX}"
+        paths.append(path)
         with open(path, "wb") as f:
             pq.write_table(table, f, compression="zstd")
             f.flush()
             os.fsync(f.fileno())
-        paths.append(path)
-    return paths
 
 
 def publish(paths: Sequence[Path]) -> None:
@@ -100,6 +110,12 @@ def publish(paths: Sequence[Path]) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def discard(paths: Sequence[Path]) -> None:
+    """Delete the temporary files of a batch that was not committed (its events are retried)."""
+    for tmp in paths:
+        tmp.unlink(missing_ok=True)
 
 
 def recover(root: Path, committed: Mapping[str, Sequence[str]]) -> tuple[int, int]:

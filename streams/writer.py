@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from streams import event_log
 from streams.errors import RecoveryError, WriteError
@@ -95,9 +96,14 @@ class BatchWriter:
             if not fresh:
                 return WriteResult(0, len(batch), time.perf_counter() - started)
             batch_id = uuid.uuid4().hex
-            tmp = event_log.write_tmp(self.event_log_dir, batch_id, fresh)
-            as_of = batch_as_of(max(le.event.occurred_at for le in fresh))
-            self.state.apply(batch_id, [le.event for le in fresh], [str(p) for p in tmp], as_of)
+            tmp: list[Path] = []
+            try:
+                tmp = event_log.write_tmp(self.event_log_dir, batch_id, fresh)
+                as_of = batch_as_of(max(le.event.occurred_at for le in fresh))
+                self.state.apply(batch_id, [le.event for le in fresh], [str(p) for p in tmp], as_of)
+            except BaseException:  # not committed: its files would only wait for the next start-up's recovery
+                event_log.discard(tmp)
+                raise
             event_log.publish(tmp)
         except Exception as e:
             raise WriteError(f"batch of {len(batch)} events not written: {type(e).__name__}: {e}") from e
