@@ -8,7 +8,8 @@ failed write is bisected until the events that fail on their own are isolated: t
 written and acked, and only those are naked (and dead-lettered on the last delivery, with the reason), so one
 event the writer cannot take never poisons its neighbours.
 
-While NATS is unreachable each loop logs one line per ``OUTAGE_LOG_EVERY_SECONDS``, not one per retry.
+While NATS is unreachable each loop, and the connection, log one line per ``OUTAGE_LOG_EVERY_SECONDS`` (see
+:mod:`streams.outage`), not a traceback per retry.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from streams.deadletter import deadletter_headers, deadletter_record
 from streams.errors import ConnectError, WriteError
 from streams.event_log import LoggedEvent
 from streams.metrics import IngestMetrics
+from streams.outage import OUTAGE_LOG_EVERY_SECONDS, OutageLog
 from streams.puller import BatchPuller
 from streams.pusher import PushCounters
 from streams.settings import ConsumerSettings
@@ -49,7 +51,6 @@ log = logging.getLogger(__name__)
 
 CONSUMED: dict[str, str] = {SIGNALS_STREAM: SIGNALS_SUBJECTS, FEEDBACK_STREAM: FEEDBACK_SUBJECTS}
 DEADLETTER_PUBLISH_ATTEMPTS = 5
-OUTAGE_LOG_EVERY_SECONDS = 30.0
 FETCH_RETRY_SECONDS = 0.5
 ACK_PENDING_BATCHES = 4
 MIN_MAX_ACK_PENDING = 20_000
@@ -87,7 +88,8 @@ def consumer_config(settings: ConsumerSettings, stream: str) -> ConsumerConfig:
 async def connect(settings: ConsumerSettings, name: str = "tipsml-consumer") -> NATS:
     """Connect with the credentials and TLS the settings name; reconnect forever."""
     try:
-        return await nats.connect(**connect_options(nats_connection(settings, settings.nats_url, name)))
+        options = connect_options(nats_connection(settings, settings.nats_url, name))
+        return await nats.connect(**options, **OutageLog(log, f"NATS at {settings.nats_url}").callbacks())
     except Exception as e:
         raise ConnectError(f"cannot connect to NATS at {settings.nats_url}: {e}") from e
 

@@ -17,3 +17,7 @@ class ProcessStartError(TipsmlError):
 
 class StackNotRunningError(TipsmlError):
     """A command needs the local stack; run `tipsml up` first."""
+
+
+class NatsUnreachableError(TipsmlError):
+    """The NATS server `up` needs (started or external) did not answer in time."""

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 import nats
+import nats.errors
 from nats.js.errors import NotFoundError
 
 from contracts.streams import STREAM_SUBJECTS
 from streams.topology import ensure_streams
-from tipsml.errors import StackNotRunningError
+from tipsml.errors import NatsUnreachableError, StackNotRunningError
 from tipsml.stack.nats_server import nats_server_command
 from tipsml.stack.processes import (
     ProcessRecord,
@@ -71,12 +72,29 @@ def start_nats(settings: StackSettings, say: Step = _say) -> ProcessRecord | Non
     return record
 
 
-async def _ensure_streams(url: str) -> list[str]:
-    nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=0)
+async def _ensure_streams(url: str, timeout: float) -> list[str]:
+    """Create the streams, or fail within ``timeout`` with one line.
+
+    One attempt per server, no reconnects (nats-py's ``max_reconnect_attempts=0`` means unlimited on the first
+    connect) and no error callback (its default logs a traceback per attempt).
+    """
+    try:
+        return await asyncio.wait_for(_connect_and_ensure(url, timeout), timeout)
+    except (OSError, TimeoutError, nats.errors.Error) as e:
+        raise NatsUnreachableError(
+            f"NATS at {url} did not answer within {timeout:g} s ({type(e).__name__}); check that it runs and"
+            " TIPSML_NATS_URL (TIPSML_NATS_CONNECT_TIMEOUT_SECONDS sets the wait)"
+        ) from e
+
+
+async def _connect_and_ensure(url: str, timeout: float) -> list[str]:
+    nc = await nats.connect(
+        servers=url.split(","), connect_timeout=min(2.0, timeout), allow_reconnect=False, error_cb=_quiet
+    )
     try:
         return await ensure_streams(nc.jetstream())
     finally:
-        await nc.drain()
+        await nc.close()
 
 
 def prepare_dirs(settings: StackSettings) -> None:
@@ -130,7 +148,7 @@ def up(settings: StackSettings, say: Step = _say) -> None:
     """Bring the local stack up; safe to run again."""
     prepare_dirs(settings)
     start_nats(settings, say)
-    names = asyncio.run(_ensure_streams(settings.effective_nats_url))
+    names = asyncio.run(_ensure_streams(settings.effective_nats_url, settings.nats_connect_timeout_seconds))
     say(f"streams ready: {', '.join(names)}")
     say(f"mlflow ready: {prepare_mlflow(settings)}")
     say(f"feast repo applied: {prepare_feast(settings)}")

@@ -19,6 +19,12 @@ class StackSettings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Loopback address every local service binds.")
     nats_port: int = Field(default=4222, ge=1, le=65535)
     nats_url: str | None = Field(default=None, description="Use this NATS instead of starting one.")
+    nats_connect_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How long `up` waits for NATS (connect and stream set-up) before failing with one line.",
+    )
     start_consumers: bool = Field(default=True, description="Start the stream consumers with `up`.")
 
     @property
