@@ -1,7 +1,9 @@
 """PromptVersion logic, free of kopf: validate a spec, and the status that reports the outcome.
 
-A template is usable when it renders in the sandbox with the sample PromptContext (so unknown variables,
-syntax errors and sandbox escapes are caught before any generator loads it) and the system text does too.
+A template is usable when it renders in the shared sandbox (:mod:`contracts.prompt_template`, the one the
+generator uses) with the sample and the worst-case PromptContext, within the contract's output limit, and the
+system text does too: unknown variables, syntax errors, sandbox escapes and loops that only blow up on a full
+task list are caught before any generator loads the version, so nothing Ready is skipped by a generator.
 """
 
 from __future__ import annotations
@@ -12,9 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 from contracts.crds import PromptPhase, PromptVersionSpec, PromptVersionStatus
-from contracts.prompt_context import sample_prompt_context
 from contracts.prompt_registry import content_hash
-from contracts.prompt_template import PromptTemplateError, render_prompt
+from contracts.prompt_template import PromptTemplateError, validate_template
 from contracts.validation import describe, field_errors
 from operators.conditions import set_condition
 from operators.errors import InvalidPromptError
@@ -26,10 +27,9 @@ def validate_prompt(raw_spec: dict[str, Any]) -> PromptVersionSpec:
         spec = PromptVersionSpec.model_validate(raw_spec)
     except ValidationError as e:
         raise InvalidPromptError(f"invalid spec: {describe(field_errors(e))}") from e
-    context = sample_prompt_context()
     for field, text in (("spec.template", spec.template), ("spec.system", spec.system)):
         try:
-            render_prompt(text, context)
+            validate_template(text)
         except PromptTemplateError as e:
             raise InvalidPromptError(f"{field}: {e}") from e
     return spec

@@ -44,6 +44,10 @@ class TemplateRenderError(GeneratorError):
     """A template failed to render in the sandbox (unsafe access, undefined variable, too long)."""
 
 
+class PromptTooLargeError(GeneratorError):
+    """The selected version, and the default after it, cannot render this request's context within the limit."""
+
+
 class ExternalTextRefusedError(GeneratorError):
     """User text would have left the cluster for an external provider, which settings forbid."""
 
@@ -71,7 +75,8 @@ HTTP_STATUS: Final[ErrorTable] = error_table(
         ExternalTextRefusedError: HTTPStatus.FORBIDDEN,
         ProviderRefusedError: HTTPStatus.FORBIDDEN,
         PromptRegistryError: HTTPStatus.SERVICE_UNAVAILABLE,
-        TemplateRenderError: HTTPStatus.INTERNAL_SERVER_ERROR,
+        PromptTooLargeError: HTTPStatus.UNPROCESSABLE_ENTITY,
+        TemplateRenderError: HTTPStatus.UNPROCESSABLE_ENTITY,
         LLMCallError: HTTPStatus.BAD_GATEWAY,
     },
     base=GeneratorError,

@@ -125,6 +125,10 @@ class Selector:
         chosen = self._from_experiment(user_id)
         if chosen is not None:
             return chosen
+        return self.default()
+
+    def default(self) -> Selected:
+        """The version used when neither the request nor an experiment picks one (also the render fallback)."""
         if self.env_default is not None:
             prompt = self.registry.get(self.env_default)
             if prompt is not None:

@@ -1,6 +1,8 @@
 """The generation service: validate → select a prompt version → assemble context → call the model.
 
 Plain async code with no KServe in it, so unit tests drive it directly and the KServe model stays thin.
+A version that cannot render a request's context within the size limit falls back to the default version
+(counted), and is a 422 when the default cannot either: never a 500.
 Exposure of an experiment arm is logged with ids only (request, user, experiment, arm, propensity); the
 recommender's ``tip_shown`` event then carries ``prompt_version`` and ``propensity`` into the reward log.
 """
@@ -13,12 +15,14 @@ import uuid
 from typing import Any
 
 from contracts.generator import GeneratorInstance, GeneratorPrediction, GeneratorRequest, SelectionSource
+from contracts.prompt_context import PromptContext
 from predictors.common.requests import parse_body
 from predictors.generator.context import ContextAssembler
-from predictors.generator.errors import InvalidRequestError
-from predictors.generator.gateway import LLMGateway
+from predictors.generator.errors import InvalidRequestError, PromptTooLargeError, TemplateRenderError
+from predictors.generator.gateway import Generation, LLMGateway
+from predictors.generator.metrics import RENDER_OVERFLOW
 from predictors.generator.registry import PromptRegistry
-from predictors.generator.selection import Selector
+from predictors.generator.selection import Selected, Selector
 
 log = logging.getLogger(__name__)
 exposure_log = logging.getLogger("tipsml.exposure")
@@ -55,7 +59,10 @@ class GenerationService:
                 s.propensity,
             )
         context = await self.assembler.assemble(instance)
-        generation = await self.gateway.generate(selected.prompt, context, request_id)
+        try:
+            generation = await self.gateway.generate(selected.prompt, context, request_id)
+        except TemplateRenderError as e:
+            selected, generation = await self._fallback(selected, context, request_id, e)
         return GeneratorPrediction(
             request_id=request_id,
             text=generation.text,
@@ -64,6 +71,31 @@ class GenerationService:
             selection=selected.selection,
             usage=generation.usage,
         )
+
+    async def _fallback(
+        self, failed: Selected, context: PromptContext, request_id: str, error: TemplateRenderError
+    ) -> tuple[Selected, Generation]:
+        """Serve with the default version when the chosen one cannot render this context; else a 422.
+
+        Published versions were checked against the worst-case context, so this happens only when this
+        replica's ``max_prompt_chars`` is below the contract's limit: the user still gets a tip, and the
+        counter shows which version overflowed.
+        """
+        version = failed.prompt.spec.version
+        log.warning("render failed request_id=%s version=%s", request_id, version)  # no text: it may hold titles
+        fallback = self.selector.default()
+        if fallback.prompt.spec.version != version:
+            try:
+                generation = await self.gateway.generate(fallback.prompt, context, request_id)
+            except TemplateRenderError:
+                pass
+            else:
+                RENDER_OVERFLOW.labels(version, "fallback").inc()
+                return fallback, generation
+        RENDER_OVERFLOW.labels(version, "refused").inc()
+        raise PromptTooLargeError(
+            f"prompt_version {version!r} cannot render this request within the prompt size limit"
+        ) from error
 
     async def predict(self, payload: Any) -> dict[str, Any]:
         """V1 body in, V1 body out; instances run concurrently."""

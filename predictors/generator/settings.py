@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts.generator import PromptVersionName
 from contracts.local_state import LocalState
 from contracts.names import GENERATOR_MODEL
+from contracts.prompt_template import MAX_RENDERED_CHARS
 
 _LOCAL = LocalState()
 
@@ -69,7 +70,9 @@ class GeneratorSettings(BaseSettings):
     engineer (chart value ``generator.allowedApiBases``), never by a prompt author."""
     secrets_dir: Path = Path("/var/run/secrets/tipsml")
     """Mounted Secrets: ``api_key_secret: name/key`` is read from ``<secrets_dir>/name/key``."""
-    max_prompt_chars: int = Field(default=12_000, ge=100)
+    max_prompt_chars: int = Field(default=MAX_RENDERED_CHARS, ge=100)
+    """Longest rendered prompt at request time. Versions are published only if they fit the contract's
+    ``MAX_RENDERED_CHARS`` for the worst-case context; below that, an overflow falls back to the default."""
     llm_seed: int = 0
     """Seed of the offline provider (it is deterministic given seed and request)."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
