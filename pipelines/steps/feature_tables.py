@@ -111,6 +111,18 @@ class _Opened(NamedTuple):
     tz_offset_minutes: int
 
 
+def _present(value: Any) -> bool:
+    """Whether a cell of the wide event frame holds a value: an absent optional field reads as None, NaN or NA.
+
+    ``pd.NA`` has no truth value, so ``value or default`` raises on it: every optional field goes through here.
+    """
+    return value is not None and not (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _int_or(value: Any, default: int) -> int:
+    return int(value) if _present(value) else default
+
+
 def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
     """Build the contract object without re-validating: the log only holds events that passed validation."""
     if r.type == "task_completed":
@@ -120,7 +132,7 @@ def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
             user_id=r.user_id,
             task_id=r.task_id,
             category=TaskCategory(r.category),
-            on_time=None if pd.isna(r.on_time) else bool(r.on_time),
+            on_time=bool(r.on_time) if _present(r.on_time) else None,
             schema_version=SCHEMA_VERSION,
         )
     return TaskSynced.model_construct(
@@ -129,10 +141,10 @@ def _task_event(r: Any, at: datetime) -> TaskSynced | TaskCompleted:
         user_id=r.user_id,
         task_id=r.task_id,
         status=TaskStatus(r.status),
-        priority=TaskPriority(r.priority or "medium"),
+        priority=TaskPriority(r.priority) if _present(r.priority) else TaskPriority.MEDIUM,
         category=TaskCategory(r.category),
         title=None,
-        due_at=None if pd.isna(r.due_at) else r.due_at.to_pydatetime(),
+        due_at=r.due_at.to_pydatetime() if _present(r.due_at) else None,
         estimated_minutes=None,
         schema_version=SCHEMA_VERSION,
     )
@@ -158,9 +170,10 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
             if new is not None:
                 u.tasks[r.task_id] = new
         elif kind == "app_opened":
-            ev = cast(AppOpened, _Opened(at, int(r.tz_offset_minutes or 0)))
+            offset = _int_or(r.tz_offset_minutes, 0)  # the contract's default when the producer left it out
+            ev = cast(AppOpened, _Opened(at, offset))
             u.opens[(utc_day(at), local_hour(ev))] += 1
-            u.platform, u.tz_offset = r.platform, int(r.tz_offset_minutes or 0)
+            u.platform, u.tz_offset = r.platform, offset
         elif kind == "tip_shown":
             cat = str(r.category)
             ua_rows.append(rp.user_row(r.user_id, at))
