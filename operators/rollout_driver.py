@@ -72,6 +72,15 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
             )
         if spec.baseline is None:
             baseline = await asyncio.to_thread(rt.champions.champion, spec.model_name)
+            if decision is None and baseline == spec.candidate.version:  # the CRD checks only a given baseline
+                decision = fail(
+                    spec,
+                    status,
+                    now=now,
+                    generation=generation,
+                    reason="CandidateIsChampion",
+                    message=f"candidate {baseline} is already the champion: nothing to roll out",
+                )
     if decision is None:
         observation = None
         kind = needs_analysis(spec, status, now)

@@ -77,6 +77,19 @@ async def test_a_candidate_missing_from_the_registry_fails_the_rollout(
     assert stored(api, k8s_namespace)["metadata"]["resourceVersion"] == again.body["metadata"]["resourceVersion"]
 
 
+async def test_a_candidate_that_is_already_the_champion_fails_the_rollout(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    """Issue 19, defect 6: without a baseline the CRD cannot compare; the first pass does."""
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model, candidate="1"))
+    done = await drive_once(runtime, k8s_namespace, "r")
+    assert done.written and not [a for a in done.decision.actions if isinstance(a, StartShadow)]
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Failed" and "candidate 1 is already the champion" in status["message"]
+
+
 async def test_first_pass_starts_the_shadow_from_the_champion(
     runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
 ) -> None:
