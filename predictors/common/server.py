@@ -9,6 +9,8 @@ Server choices (``bench/scorer_load.py`` prints the figures behind them):
 * one worker: the model lives in the process; scale with replicas. KServe's ``workers > 1`` spawns fresh
   interpreters that re-import ``kserve.model_server`` (our error table would be missing).
 * errors mapped through the predictor's one table, and a body FastAPI cannot parse is a 400 naming the field.
+* a body over ``max_request_bytes`` is a 413, and KServe's client-error tracebacks are one line each
+  (:mod:`predictors.common.limits`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ import logging
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, Final
 
 from predictors.common.http_errors import ErrorTable, install_error_handlers, install_request_validation_handler
+from predictors.common.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit, OneLineClientErrors
 
 NOISY_LOGGERS: Final = ("kserve", "kserve.trace", "uvicorn", "uvicorn.error", "uvicorn.access")
 """Loggers ``ModelServer`` configures at INFO; set to the predictor's level after it is built."""
@@ -40,6 +44,13 @@ class ServerOptions:
     """Third-party loggers besides KServe's and uvicorn's to hold at ``log_level`` (LiteLLM's)."""
     max_asyncio_workers: int | None = None
     """``ModelServer``'s executor size; None keeps KServe's default."""
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    """Largest request body accepted; a larger one is a 413."""
+
+
+def client_errors(table: ErrorTable) -> tuple[type[Exception], ...]:
+    """The classes ``table`` maps below 500: the caller's fault, logged in one line."""
+    return tuple(cls for cls, status in table.items() if status < HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
 def start_logging(level: str) -> None:
@@ -70,6 +81,8 @@ def serve_model(model: Any, options: ServerOptions, before_start: Callable[[], N
         grace_period=GRACE_PERIOD_SECONDS,
     )
     quiet_logs(options.log_level, options.extra_loggers)
+    logging.getLogger("kserve").addFilter(OneLineClientErrors(client_errors(options.errors)))
+    app.add_middleware(BodySizeLimit, max_bytes=options.max_request_bytes)
     install_error_handlers(app, options.errors)
     install_request_validation_handler(app)
     if before_start is not None:

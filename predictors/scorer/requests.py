@@ -20,6 +20,10 @@ from predictors.scorer.model_store import Matrix
 FEATURES_TENSOR = "features"
 """V2 input name of a ``[rows, len(features)]`` matrix in serving feature order."""
 
+MAX_FEATURE_ABS = float(np.finfo(np.float32).max)
+"""Largest magnitude a feature value may have: the model bins features as float32, so 1e308 would overflow to
+infinity there and score as garbage with a 200. NaN and infinities are refused too, as V1's JSON parser does."""
+
 NUMERIC_V2_DATATYPES = frozenset(
     {"FP16", "FP32", "FP64", "INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "BOOL"}
 )
@@ -46,11 +50,23 @@ def _tensor(inp: Any, field: str) -> Matrix:
     if inp.datatype not in NUMERIC_V2_DATATYPES:
         raise InvalidRequestError([FieldError(field, f"datatype {inp.datatype} is not numeric")])
     try:
-        return np.asarray(inp.as_numpy(), dtype=np.float64)
-    except (ValueError, TypeError) as e:
+        values = np.asarray(inp.as_numpy(), dtype=np.float64)
+    except (ValueError, TypeError, OverflowError) as e:
         raise InvalidRequestError(
             [FieldError(field, f"data does not fit shape {list(inp.shape)}: {e}")]
         ) from e
+    bad = ~(np.abs(values) <= MAX_FEATURE_ABS)  # NaN compares False, so it is caught here too
+    if bad.any():
+        first = values.reshape(-1)[int(np.flatnonzero(bad.reshape(-1))[0])]
+        raise InvalidRequestError(
+            [
+                FieldError(
+                    field,
+                    f"{int(bad.sum())} value(s) not finite or beyond +-{MAX_FEATURE_ABS:.3g} (first: {float(first)!r})",
+                )
+            ]
+        )
+    return values
 
 
 def parse_v2(inputs: Sequence[Any], features: Sequence[str], max_rows: int) -> Matrix:

@@ -99,6 +99,7 @@ def serve(settings: ScorerSettings) -> None:
         log_level=settings.log_level,
         errors=HTTP_STATUS,
         max_asyncio_workers=settings.executor_threads,
+        max_request_bytes=settings.max_request_bytes,
     )
 
     def last_steps() -> None:

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from contracts.local_state import LocalState
 from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
 from contracts.scorer import MAX_CANDIDATES
+from predictors.common.limits import DEFAULT_MAX_REQUEST_BYTES
 
 MODEL_NAME = SCORER_MODEL
 
@@ -57,6 +58,9 @@ class ScorerSettings(BaseSettings):
 
     max_candidates: Annotated[int, Field(ge=1, le=MAX_CANDIDATES)] = MAX_CANDIDATES
     """Requests with more candidates per instance get a 400."""
+
+    max_request_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = DEFAULT_MAX_REQUEST_BYTES
+    """Largest request body (``TIPSML_MAX_REQUEST_BYTES``, default 1 MiB); a larger one is a 413 before parsing."""
 
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
