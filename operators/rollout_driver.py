@@ -81,6 +81,10 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
                     reason="CandidateIsChampion",
                     message=f"candidate {baseline} is already the champion: nothing to roll out",
                 )
+    if decision is None and status.phase is RolloutPhase.CANARY and status.current_step >= len(spec.canary.steps):
+        # Only a spec edited before the CRD froze it can get here; indexing the steps would fail every pass.
+        message = f"canary step {status.current_step} no longer exists: the spec changed under a running rollout"
+        decision = fail(spec, status, now=now, generation=generation, reason="SpecChanged", message=message)
     if decision is None:
         observation = None
         kind = needs_analysis(spec, status, now)

@@ -90,6 +90,24 @@ async def test_a_candidate_that_is_already_the_champion_fails_the_rollout(
     assert status["phase"] == "Failed" and "candidate 1 is already the champion" in status["message"]
 
 
+async def test_a_rollout_whose_steps_shrank_under_it_fails_instead_of_sticking(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    """Issue 19, defect 5: a step index past the (edited) steps used to raise IndexError on every pass."""
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    ns = k8s_namespace
+    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model))
+    objects.create_namespaced_custom_object(**ISVC, namespace=ns, body=isvc_body())
+    started = "2026-01-01T00:00:00Z"
+    objects.patch_namespaced_custom_object_status(
+        **MR, namespace=ns, name="r", body={"status": {"phase": "Canary", "currentStep": 5, "stepStartedAt": started}}
+    )
+    await drive_once(runtime, ns, "r")
+    status = stored(api, ns)["status"]
+    assert status["phase"] == "Failed" and "canary step 5 no longer exists" in status["message"]
+
+
 async def test_first_pass_starts_the_shadow_from_the_champion(
     runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
 ) -> None:
