@@ -39,8 +39,8 @@ class OutageLog:
             )
 
     async def disconnected_cb(self) -> None:
-        """The connection dropped; reconnects follow."""
-        self.log.warning("%s: disconnected, reconnecting", self.what)
+        """The connection dropped (or was closed on purpose at shutdown)."""
+        self.log.info("%s: disconnected", self.what)
 
     async def reconnected_cb(self) -> None:
         """Back after an outage: say how long it lasted."""
