@@ -2,10 +2,13 @@
 
     .venv/bin/python bench/ingest_crash.py [--events 50000] [--invalid-share 0.01]
 
-Publishes N generated events (1% invalid), starts ``python -m streams``, kills it with SIGKILL a third of
+Publishes N generated events (1% poison), starts ``python -m streams``, kills it with SIGKILL a third of
 the way in and starts it again, restarts nats-server at two thirds, waits until everything is acked or
-dead-lettered, then checks events in = events written + events dead-lettered, exactly (no loss, no
-duplicate), and that every batch reached the online store. Prints the counts and the time it took.
+dead-lettered, then checks valid written = valid in and poison dead-lettered = poison in, by event id,
+exactly (no loss, no duplicate, no valid event dead-lettered), and that every batch reached the online store.
+The poison is of every kind a careless or hostile producer sends (``POISON``): a bad id, timestamps out of the
+contract's range (year 1 and 9999 with offsets, epoch 0), a non-integer schema version, a body whose type does
+not match its subject, and an invalid event near the 256 KiB message limit. Prints the counts and the time.
 (The CI test, tests/integration/streams/test_crash.py, does the same with 5,000 events.)
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -31,7 +35,60 @@ import pyarrow.dataset as ds  # noqa: E402
 from ingest_events import generate, publish_all, start_nats  # noqa: E402
 
 from contracts.streams import DEADLETTER_STREAM, FEEDBACK_STREAM, SIGNALS_STREAM  # noqa: E402
+from streams.deadletter import ORIGINAL_MSG_ID_HEADER  # noqa: E402
 from streams.topology import ensure_streams  # noqa: E402
+
+POISON = ("bad_id", "year_1", "year_9999", "epoch_0", "schema_true", "schema_string", "type_subject", "near_limit")
+NEAR_LIMIT_EVERY = 25
+"""One poison in this many is the near-limit kind (each is 250 KiB on the wire)."""
+
+
+def poison(ids: list[str], subjects: list[str], bodies: list[bytes]) -> dict[str, str]:
+    """Turn each invalid event of the generator into one poison kind, in rotation; {event_id: kind}."""
+    kinds: dict[str, str] = {}
+    n = 0
+    for i, body in enumerate(bodies):
+        if b"bad user id" not in body:
+            continue
+        ev = json.loads(body)
+        kind = "near_limit" if n % NEAR_LIMIT_EVERY == NEAR_LIMIT_EVERY - 1 else POISON[n % (len(POISON) - 1)]
+        n += 1
+        if kind != "bad_id":
+            ev["user_id"] = "u-poison"
+        if kind == "year_1":
+            ev["occurred_at"] = "0001-01-01T00:00:00+14:00"
+        elif kind == "year_9999":
+            ev["occurred_at"] = "9999-12-31T23:59:59-14:00"
+        elif kind == "epoch_0":
+            ev["occurred_at"] = "1970-01-01T00:00:00+00:00"
+        elif kind == "schema_true":
+            ev["schema_version"] = True
+        elif kind == "schema_string":
+            ev["schema_version"] = "1"
+        elif kind == "type_subject":
+            subjects[i] = "signals.app_opened" if ev["type"] != "app_opened" else "signals.task_completed"
+        elif kind == "near_limit":
+            ev["user_id"] = "bad user id"
+            ev["padding"] = "x" * (250 * 1024)
+        bodies[i] = json.dumps(ev).encode()
+        kinds[ids[i]] = kind
+    return kinds
+
+
+async def deadlettered_ids(js: nats.js.JetStreamContext, expected: int) -> list[str]:
+    """Original event ids of every dead-letter record."""
+    sub = await js.pull_subscribe("deadletter.>", durable="crash-bench-dl", stream=DEADLETTER_STREAM)
+    out: list[str] = []
+    while True:
+        try:
+            msgs = await sub.fetch(500, timeout=2)
+        except (TimeoutError, nats.errors.TimeoutError):
+            break
+        out += [(m.headers or {}).get(ORIGINAL_MSG_ID_HEADER, "?") for m in msgs]
+        if len(out) >= expected:
+            break
+    await sub.unsubscribe()
+    return out
 
 
 def ingested(db: Path) -> int:
@@ -60,6 +117,7 @@ async def main(n: int, invalid_share: float) -> None:
     state = root / "state"
     db = state / "state.db"
     gen = generate(n, invalid_share=invalid_share)
+    kinds = poison(gen.ids, gen.subjects, gen.bodies)
     valid = n - gen.invalid
     env = {**os.environ, "TIPSML_NATS_URL": server.url, "TIPSML_STATE_DIR": str(state), "TIPSML_BATCH_SIZE": "1000",
            "TIPSML_MAX_DELIVER": "3", "TIPSML_BACKOFF_SECONDS": "[]", "TIPSML_ACK_WAIT_SECONDS": "5",
@@ -114,11 +172,26 @@ async def main(n: int, invalid_share: float) -> None:
         dl = (await js.stream_info(DEADLETTER_STREAM)).state.messages
         with sqlite3.connect(db) as conn:
             unpushed = conn.execute("SELECT COUNT(*) FROM batches WHERE pushed = 0").fetchone()[0]
-        expected_ids = {i for i, b in zip(gen.ids, gen.bodies, strict=True) if b"bad user id" not in b}
-        print(f"events in {n} (valid {valid}, invalid {gen.invalid}) in {took:.1f} s")
-        print(f"written {len(ids)} (distinct {len(set(ids))}), dead-lettered {dl}, not pushed online {unpushed}")
-        exact = len(ids) == len(set(ids)) and set(ids) == expected_ids and dl == gen.invalid and unpushed == 0
-        print("events in = written + dead-lettered, exactly:", "YES" if exact else "NO")
+        valid_ids = set(gen.ids) - set(kinds)
+        dl_ids = await deadlettered_ids(js, dl)
+        written_valid = set(ids) & valid_ids
+        dead_poison = set(dl_ids) & set(kinds)
+        by_kind = {k: sum(1 for v in kinds.values() if v == k) for k in POISON}
+        dead_by_kind = {k: sum(1 for i in dead_poison if kinds[i] == k) for k in POISON}
+        print(f"events in {n} (valid {valid}, poison {gen.invalid}) in {took:.1f} s")
+        print(f"valid in {len(valid_ids)}, valid written {len(written_valid)}")
+        print(f"poison in {len(kinds)}, poison dead-lettered {len(dead_poison)}")
+        print("poison by kind (in/dead-lettered): " + ", ".join(f"{k} {by_kind[k]}/{dead_by_kind[k]}" for k in POISON))
+        print(f"written {len(ids)} (distinct {len(set(ids))}), dead-letter records {dl}, not pushed online {unpushed}")
+        exact = (
+            len(ids) == len(set(ids))
+            and set(ids) == valid_ids
+            and dead_poison == set(kinds)
+            and dl == len(kinds)
+            and not set(dl_ids) & valid_ids
+            and unpushed == 0
+        )
+        print("valid written = valid in, poison dead-lettered = poison in, exactly:", "YES" if exact else "NO")
         await nc.close()
         if not exact:
             raise SystemExit(1)
