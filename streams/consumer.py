@@ -1,6 +1,6 @@
 """Durable pull consumers on ``SIGNALS`` and ``FEEDBACK``: validate, write, then ack; nak or dead-letter.
 
-Per fetched batch: every message is parsed with :func:`contracts.events.parse_event`. Valid events go through
+Per fetched batch: every message is parsed with :func:`contracts.events.parse_event_on`. Valid events go through
 :class:`streams.writer.BatchWriter` in a worker thread and are acked only once that returns (durable). A
 message that fails validation is naked with a growing delay; on its last allowed delivery (``max_deliver``)
 it is published to ``deadletter.<subject>`` and then terminated, so nothing is lost and nothing loops hot. A
