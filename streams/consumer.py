@@ -211,6 +211,11 @@ class Consumer:
         valid = batch.valid
         if valid:
             failed = await self._write_isolating(stream, valid)
+            if failed:
+                log.error(
+                    "write of %d of %d events on %s failed, they will be retried or dead-lettered (first: %s)",
+                    len(failed), len(valid), stream, failed[0][1],
+                )
             failed_ids = {id(msg) for msg, _ in failed}
             written = [msg for msg, _ in valid if id(msg) not in failed_ids]
             for msg in written:
@@ -231,9 +236,9 @@ class Consumer:
         except WriteError as e:
             if len(items) == 1:
                 msg, le = items[0]
-                log.error("write of %s:%d failed: %s", stream, le.stream_seq, e)
+                log.debug("write of %s:%d failed: %s", stream, le.stream_seq, e)
                 return [(msg, e)]
-            log.warning("write of %d events failed (%s); isolating the failing ones", len(items), e)
+            log.debug("write of %d events failed (%s); bisecting", len(items), e)
             half = len(items) // 2
             return await self._write_isolating(stream, items[:half]) + await self._write_isolating(
                 stream, items[half:]
