@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -159,8 +160,9 @@ def start(state_dir: Path, bin_dir: Path, *, timeout: float = 300.0, die_with_pa
     missing = [t for t in (*NODE_TOOLS, "etcd", "kube-apiserver", "kubectl", "helm") if not (bin_dir / t).exists()]
     if missing or shutil.which("containerd") is None:
         raise NodeError(f"missing {', '.join(missing) or 'containerd'}: run `make cluster-tools` first")
-    if RUNTIME_DIR.exists() and any(RUNTIME_DIR.iterdir()):
+    if _containerd_answers(RUNTIME_DIR / "containerd.sock"):
         raise NodeError(f"{RUNTIME_DIR} is in use: another node runs on this machine (`tipsml cluster down`)")
+    shutil.rmtree(RUNTIME_DIR, ignore_errors=True)  # what a run that was killed left: nothing listens there
     state_dir = state_dir.resolve()
     if state_dir.exists():
         shutil.rmtree(state_dir)
@@ -233,6 +235,15 @@ def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_p
     note("CoreDNS")
     cluster.kubectl("apply", "-f", "-", input=coredns_manifests())
     _wait(cluster, "kube-proxy", lambda: dns_answers("kubernetes.default.svc.cluster.local"), timeout)
+
+
+def _containerd_answers(sock: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(sock))
+        except OSError:
+            return False
+    return True
 
 
 def _spawn(cluster: NodeCluster, die_with_parent: bool, name: str, argv: list[str]) -> None:
