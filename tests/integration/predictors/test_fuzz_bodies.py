@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 NAMES_A_FIELD = re.compile(r"^(invalid request: )?(\(root\)|instances|inputs|parameters)(\.[\w-]+)*: ")
 """``instances.0.candidates: ...``, ``inputs.features: ...``: how every rejection starts its reason."""
 FUZZ = settings(
-    max_examples=50,
+    max_examples=40,
     deadline=None,  # real HTTP servers; httpx's timeout bounds each request
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
