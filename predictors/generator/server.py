@@ -22,7 +22,7 @@ from predictors.generator.offline_llm import register_offline_provider
 from predictors.generator.registry import PromptRegistry, seed_prompts_dir
 from predictors.generator.sandbox import PromptSandbox
 from predictors.generator.selection import BanditLearner, ExperimentSource, Selector
-from predictors.generator.service import GenerationService
+from predictors.generator.service import GenerationService, keep_exposure_log
 from predictors.generator.settings import GeneratorSettings
 
 LLM_LOGGERS = ("LiteLLM", "litellm")
@@ -88,4 +88,4 @@ def serve(settings: GeneratorSettings) -> None:
     options = ServerOptions(
         http_port=settings.http_port, log_level=settings.log_level, errors=HTTP_STATUS, extra_loggers=LLM_LOGGERS
     )
-    serve_model(model, options)
+    serve_model(model, options, before_start=keep_exposure_log)

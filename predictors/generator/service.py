@@ -25,7 +25,17 @@ from predictors.generator.registry import PromptRegistry
 from predictors.generator.selection import Selected, Selector
 
 log = logging.getLogger(__name__)
-exposure_log = logging.getLogger("tipsml.exposure")
+EXPOSURE_LOGGER = "tipsml.exposure"
+exposure_log = logging.getLogger(EXPOSURE_LOGGER)
+
+
+def keep_exposure_log() -> None:
+    """Log every exposure whatever the server's level: it is the record rewards are bucketed by, not noise.
+
+    The server runs at WARNING in a cluster; the exposure lines (request, arm, propensity) are INFO, so without
+    this they were dropped with the chatter.
+    """
+    exposure_log.setLevel(logging.INFO)
 
 
 def parse_request(payload: Any) -> GeneratorRequest:

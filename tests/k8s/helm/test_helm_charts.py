@@ -301,3 +301,12 @@ def test_generator_egress_is_cut_once_an_external_provider_is_allowed(helm: Any)
     allowed = "generator.allowedApiBases[0]=https://llm.example.com/v1"
     opted_out = render(helm, STACK, allowed, "generator.egress.restrict=false")
     assert name not in {d["metadata"]["name"] for d in opted_out}
+
+
+def test_operator_appends_rollouts_to_the_card_the_pipeline_writes(helm: Any) -> None:
+    """The chart's card artifact is the pipeline's, so a promotion extends the real card instead of a stub."""
+    from contracts.model_card import CARD_JSON
+
+    operator = next(d for d in render(helm, STACK) if d["kind"] == "Deployment" and "operator" in d["metadata"]["name"])
+    env = {e["name"]: e.get("value") for c in containers(operator) for e in c.get("env", [])}
+    assert env["TIPSML_MODEL_CARD_ARTIFACT"] == CARD_JSON

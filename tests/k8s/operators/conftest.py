@@ -12,6 +12,7 @@ from kopf.testing import KopfRunner
 from kubernetes import client
 from mlflow import MlflowClient
 
+from contracts.model_card import CARD_JSON
 from tests.k8s.operators.operator_support import REPO
 from tests.unit.operators.prometheus_double import PrometheusDouble, serving
 
@@ -44,7 +45,7 @@ def registered_model(mlflow_db: tuple[str, str]) -> tuple[str, MlflowClient]:
     mlflow.create_registered_model(name)
     for _ in range(2):
         run = mlflow.create_run(experiment)
-        mlflow.log_text(run.info.run_id, '{"inputs": []}', "model_card.json")
+        mlflow.log_text(run.info.run_id, '{"inputs": []}', CARD_JSON)
         mlflow.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
     mlflow.set_registered_model_alias(name, "champion", "1")
     return name, mlflow
