@@ -18,6 +18,7 @@ PEERING_CRDS = ("kopfpeerings.kopf.dev", "clusterkopfpeerings.kopf.dev")
 STAND_IN_CRDS = (
     "inferenceservices.serving.kserve.io",
     "servicemonitors.monitoring.coreos.com",
+    "podmonitors.monitoring.coreos.com",
     "prometheusrules.monitoring.coreos.com",
 )
 

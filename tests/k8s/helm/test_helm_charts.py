@@ -310,3 +310,15 @@ def test_operator_appends_rollouts_to_the_card_the_pipeline_writes(helm: Any) ->
     operator = next(d for d in render(helm, STACK) if d["kind"] == "Deployment" and "operator" in d["metadata"]["name"])
     env = {e["name"]: e.get("value") for c in containers(operator) for e in c.get("env", [])}
     assert env["TIPSML_MODEL_CARD_ARTIFACT"] == CARD_JSON
+
+
+def test_monitoring_scrapes_the_predictor_pods_kserve_makes(helm: Any) -> None:
+    """values.yaml promises a PodMonitor for the predictors: it selects KServe's Pods of both services."""
+    docs = render(helm, STACK, "monitoring.serviceMonitor.enabled=true")
+    pod_monitor = next(d for d in docs if d["kind"] == "PodMonitor")
+    (expr,) = pod_monitor["spec"]["selector"]["matchExpressions"]
+    assert expr["key"] == "serving.kserve.io/inferenceservice"
+    assert sorted(expr["values"]) == ["tip-generator", "tip-scorer"]
+    (endpoint,) = pod_monitor["spec"]["podMetricsEndpoints"]
+    ports = {p["name"] for d in docs if d["kind"] == "InferenceService" for p in containers(d)[0]["ports"]}
+    assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
