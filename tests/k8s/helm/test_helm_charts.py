@@ -322,3 +322,13 @@ def test_monitoring_scrapes_the_predictor_pods_kserve_makes(helm: Any) -> None:
     (endpoint,) = pod_monitor["spec"]["podMetricsEndpoints"]
     ports = {p["name"] for d in docs if d["kind"] == "InferenceService" for p in containers(d)[0]["ports"]}
     assert endpoint["port"] in ports and endpoint["path"] == "/metrics"
+
+
+def test_consumer_state_survives_a_restart_by_default(helm: Any) -> None:
+    """The consumers' state (event log, state DB) is on a claim unless a values file opts out."""
+    docs = render(helm, STACK)
+    consumers = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"].endswith("-consumers"))
+    volumes = {v["name"]: v for v in pod_spec(consumers)["volumes"]}
+    claims = [v for v in volumes.values() if "persistentVolumeClaim" in v]
+    assert claims, volumes
+    assert any(d["kind"] == "PersistentVolumeClaim" for d in docs)
