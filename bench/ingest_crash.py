@@ -1,10 +1,10 @@
-"""The crash run at full size: 50,000 events, kill -9 of the consumer, then a nats-server restart, mid-way.
+"""The crash run at full size: 50,000 events, two kill -9s of the consumer, then a nats-server restart.
 
     .venv/bin/python bench/ingest_crash.py [--events 50000] [--invalid-share 0.01]
 
-Publishes N generated events (1% poison), starts ``python -m streams``, kills it with SIGKILL a third of
-the way in and starts it again, restarts nats-server at two thirds, waits until everything is acked or
-dead-lettered, then checks valid written = valid in and poison dead-lettered = poison in, by event id,
+Publishes N generated events (1% poison), starts ``python -m streams``, kills it with SIGKILL a quarter and half
+of the way in and starts it again each time, restarts nats-server at three quarters, waits until everything is
+acked or dead-lettered, then checks valid written = valid in and poison dead-lettered = poison in, by event id,
 exactly (no loss, no duplicate, no valid event dead-lettered), and that every batch reached the online store.
 The poison is of every kind a careless or hostile producer sends (``POISON``): a bad id, timestamps out of the
 contract's range (year 1 and 9999 with offsets, epoch 0), a non-integer schema version, a body whose type does
@@ -136,19 +136,21 @@ async def main(n: int, invalid_share: float) -> None:
         t0 = time.perf_counter()
         start()
 
-        async def third() -> bool:
-            return ingested(db) >= valid // 3
+        for share in (4, 2):  # two kill -9s: at a quarter and at half of the valid events written
 
-        await wait(third, "a third of the events")
-        procs[-1].send_signal(signal.SIGKILL)
-        procs[-1].wait()
-        print(f"kill -9 at {ingested(db)} events written")
-        start()
+            async def reached(share: int = share) -> bool:
+                return ingested(db) >= valid // share
 
-        async def two_thirds() -> bool:
-            return ingested(db) >= 2 * valid // 3
+            await wait(reached, f"1/{share} of the events")
+            procs[-1].send_signal(signal.SIGKILL)
+            procs[-1].wait()
+            print(f"kill -9 at {ingested(db)} events written")
+            start()
 
-        await wait(two_thirds, "two thirds of the events")
+        async def three_quarters() -> bool:
+            return ingested(db) >= 3 * valid // 4
+
+        await wait(three_quarters, "three quarters of the events")
         at = ingested(db)
         server.stop()
         await asyncio.sleep(1.0)
