@@ -1,4 +1,4 @@
-"""Load the scorer's model from the MLflow registry or a model directory, as its native object.
+"""Load the scorer's model from the MLflow registry, an artifact store or a model directory, natively.
 
 Going through ``mlflow.pyfunc`` per request costs a DataFrame and schema enforcement each call; the native
 LightGBM Booster (or scikit-learn estimator) scores a small float matrix directly. MLflow is used only at
@@ -160,6 +160,28 @@ def load_model_dir(
     return LoadedModel(version=resolved, flavor=flavor, feature_names=tuple(serving_features), _score=score)
 
 
+REMOTE_PREFIXES = ("runs:/", "mlflow-artifacts:", "s3://", "gs://", "wasbs://", "abfss://", "hdfs://", "http://",
+                   "https://")
+"""Storage URIs MLflow downloads: what a pipeline-proposed rollout carries (the version's download URI)."""
+
+
+def download_model(uri: str, tracking_uri: str) -> Path:
+    """Fetch a model directory from wherever MLflow can read it (``mlflow-artifacts:``, ``runs:/``, ``s3://``...).
+
+    ``mlflow-artifacts:`` resolves against ``tracking_uri`` (an MLflow server serving artifacts), so a cluster's
+    scorer needs no bucket credentials of its own.
+    """
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=tracking_uri))
+    except MlflowException as e:
+        raise ModelLoadError(f"cannot download the model at {uri}: {e.message}") from e
+    except Exception as e:  # noqa: BLE001 - a store's own client errors (boto, requests) mean the same
+        raise ModelLoadError(f"cannot download the model at {uri}: {type(e).__name__}: {e}") from e
+
+
 def load_model(
     uri: str,
     tracking_uri: str,
@@ -168,11 +190,13 @@ def load_model(
     version: str | None = None,
     threads: int = 1,
 ) -> LoadedModel:
-    """Load from ``models:/...`` (registry) or a local directory / ``file://`` URI (storage URI mount)."""
+    """Load from ``models:/...`` (registry), any URI MLflow downloads, or a local directory / ``file://`` URI."""
     if uri.startswith("models:/"):
         model_dir, registry_version = resolve_registry(uri, tracking_uri)
         return load_model_dir(
             model_dir, serving_features, version=version or registry_version, threads=threads
         )
+    if uri.startswith(REMOTE_PREFIXES):
+        return load_model_dir(download_model(uri, tracking_uri), serving_features, version=version, threads=threads)
     path = Path(uri.removeprefix("file://"))
     return load_model_dir(path, serving_features, version=version, threads=threads)
