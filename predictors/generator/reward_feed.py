@@ -24,7 +24,7 @@ import nats
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
-from contracts.events import EventValidationError, TipReaction, TipShown, parse_event
+from contracts.events import EventValidationError, TipReaction, TipShown, parse_event_on
 from contracts.nats_options import NatsConnection, connect_options
 from contracts.streams import FEEDBACK_STREAM, FEEDBACK_SUBJECTS
 from experiments.reward_log import RewardLog
@@ -110,7 +110,8 @@ class RewardFeed:
             self.counters.last_sequence = msg.metadata.sequence.stream
             timeout = LINGER_SECONDS
             try:
-                event = parse_event(msg.data)
+                # The consumers' check too: a reaction published on another subject is not a reward.
+                event = parse_event_on(msg.data, msg.subject)
             except EventValidationError:
                 self.counters.skipped += 1
                 continue

@@ -74,6 +74,8 @@ async def test_feed_replays_then_follows_and_skips_what_it_cannot_parse(
 ) -> None:
     await publish(jetstream, [shown(1, "v1"), shown(2, "v2"), liked(2, "v2")])
     await jetstream.publish("feedback.tip_shown", b'{"type": "tip_shown", "user_id": 5}')
+    stray = liked(1, "v1")  # a reaction on the impression subject: the consumers dead-letter it, the feed skips it
+    await jetstream.publish("feedback.tip_shown", dump_event(stray), headers={MSG_ID_HEADER: stray.event_id})
     await publish(jetstream, [shown(1, "v1")])  # a duplicate delivery (new event id, same row): applied once per row
     rewards = RewardLog(tmp_path / "rewards.db")
     feed = RewardFeed(NatsConnection(nats_server.url, FEED), rewards, since=NOW - timedelta(hours=1))
@@ -81,7 +83,7 @@ async def test_feed_replays_then_follows_and_skips_what_it_cannot_parse(
     try:
         await asyncio.wait_for(feed.counters.caught_up.wait(), 20)
         assert counts(rewards) == {"v1": (1, 0), "v2": (1, 1)}
-        assert feed.counters.skipped == 1
+        assert feed.counters.skipped == 2
         # Live: new events arrive while it follows.
         await publish(jetstream, [shown(3, "v2"), liked(3, "v2"), liked(1, "v1")])
         await wait_until(lambda: counts(rewards) == {"v1": (1, 1), "v2": (2, 2)})
