@@ -17,7 +17,7 @@ case "${1:-}" in
 esac
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.seconds"' EXIT
 
 phase() { echo "== phase $1: $2s" >&2; }
 
@@ -26,7 +26,11 @@ bash "$here/node-runtime.sh"
 phase "runtime packages" $((SECONDS - start))
 
 start=$SECONDS
-bash "$here/k8s-tools.sh" >/dev/null 2>"$log" &
+(
+    began=$SECONDS
+    bash "$here/k8s-tools.sh" >/dev/null 2>"$log"
+    echo $((SECONDS - began)) >"$log.seconds"
+) &
 tools_pid=$!
 bash "$here/images.sh" base tipsml nats redis postgres prometheus
 phase "images (project and dependencies)" $((SECONDS - start))
@@ -36,7 +40,8 @@ if ! wait "$tools_pid"; then
     exit 1
 fi
 grep "k8s-tools: built" "$log" >&2 || true
-phase "Kubernetes binaries (overlapping the images)" $((SECONDS - start))
+phase "Kubernetes binaries (alongside the images)" "$(cat "$log.seconds")"
+phase "binaries and images together" $((SECONDS - start))
 
 start=$SECONDS
 bash "$here/images.sh" pause coredns
