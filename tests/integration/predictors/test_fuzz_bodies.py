@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -23,7 +20,7 @@ from hypothesis import strategies as st
 from bench.scorer_world import ScorerProcess, build_world, spawn_scorer
 from contracts.profile import ProfileFeatures
 from feature_repo.features import MODEL_FEATURES
-from tipsml.stack.processes import free_port, spawn, stop_pid
+from tests.integration.predictors.generator_process import GeneratorProcess, running_generator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -117,30 +114,10 @@ def scorer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScorerProcess]:
     server.stop()
 
 
-@dataclass
-class Generator:
-    url: str
-
-
 @pytest.fixture(scope="module")
-def generator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generator]:
-    root = tmp_path_factory.mktemp("fuzz-generator")
-    port = free_port()
-    env = {
-        "TIPSML_GENERATOR_HTTP_PORT": str(port),
-        "TIPSML_GENERATOR_PROMPTS_DIR": str(root / "prompts"),
-        "TIPSML_GENERATOR_EXPERIMENT_FILE": str(root / "experiment.json"),
-        "TIPSML_GENERATOR_REWARD_DB": str(root / "state.db"),
-        "TIPSML_GENERATOR_USE_FEATURE_STORE": "false",
-    }
-    rec = spawn("generator", [sys.executable, "-m", "predictors.generator"], port, root / "pids",
-                root / "generator.log", env=env, ready_timeout=180.0)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not httpx.get(f"{url}/v1/models/tip-generator").json().get("ready"):
-        time.sleep(0.2)
-    yield Generator(url)
-    stop_pid(rec.pid)
+def generator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GeneratorProcess]:
+    with running_generator(tmp_path_factory.mktemp("fuzz-generator")) as process:
+        yield process
 
 
 @seed(19)
@@ -166,14 +143,14 @@ GENERATOR_FIELDS: dict[str, st.SearchStrategy[Any]] = {
 @seed(19)
 @FUZZ
 @given(body=v1_bodies(GENERATOR_FIELDS))
-def test_generator_v1_bodies(generator: Generator, body: Any) -> None:
+def test_generator_v1_bodies(generator: GeneratorProcess, body: Any) -> None:
     _check(_post(generator.url + "/v1/models/tip-generator:predict", body), body)
 
 
 @seed(19)
 @FUZZ
 @given(body=v2_bodies)
-def test_generator_v2_bodies(generator: Generator, body: Any) -> None:
+def test_generator_v2_bodies(generator: GeneratorProcess, body: Any) -> None:
     _check(_post(generator.url + "/v2/models/tip-generator/infer", body), body)
 
 

@@ -3,58 +3,27 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import pytest
 
 from contracts.crds import PromptVersionSpec
 from contracts.prompt_registry import registry_document_text
-from tipsml.stack.processes import free_port, spawn, stop_pid
+from tests.integration.predictors.generator_process import GeneratorProcess, running_generator
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 
-@dataclass
-class Server:
-    url: str
-    prompts: Path
-    experiment: Path
+Server = GeneratorProcess
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("generator")
-    port = free_port()
-    env = {
-        "TIPSML_GENERATOR_HTTP_PORT": str(port),
-        "TIPSML_GENERATOR_PROMPTS_DIR": str(root / "prompts"),
-        "TIPSML_GENERATOR_EXPERIMENT_FILE": str(root / "experiment.json"),
-        "TIPSML_GENERATOR_REWARD_DB": str(root / "state.db"),
-        "TIPSML_GENERATOR_USE_FEATURE_STORE": "false",
-        "TIPSML_GENERATOR_RELOAD_INTERVAL_SECONDS": "0.2",
-    }
-    rec = spawn(
-        "generator",
-        [sys.executable, "-m", "predictors.generator"],
-        port,
-        root / "pids",
-        root / "generator.log",
-        env=env,
-        ready_timeout=180.0,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if httpx.get(f"{url}/v1/models/tip-generator").json().get("ready"):
-            break
-        time.sleep(0.2)
-    yield Server(url, root / "prompts", root / "experiment.json")
-    stop_pid(rec.pid)
+    with running_generator(tmp_path_factory.mktemp("generator"),
+                           TIPSML_GENERATOR_RELOAD_INTERVAL_SECONDS="0.2") as generator:
+        yield generator
 
 
 def predict(server: Server, body: object) -> httpx.Response:
