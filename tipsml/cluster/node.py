@@ -53,7 +53,6 @@ from tipsml.cluster.tools import Binaries, ToolSettings
 NODE_TOOLS: Final = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy")
 RUNTIME_DIR: Final = Path("/run/tipsml-node")
 CONTEXT: Final = "tipsml-node"
-STOP_ORDER: Final = ("kube-scheduler", "kube-controller-manager", "kube-proxy", "kubelet", "containerd")
 
 
 @dataclass
