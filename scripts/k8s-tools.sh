@@ -2,7 +2,9 @@
 # Builds (once) or reuses the tools of the test Kubernetes clusters, for the versions pinned in
 # scripts/k8s-versions.env: the control plane (kube-apiserver, etcd, kubectl, helm) and the
 # single node (kubelet, kube-scheduler, kube-controller-manager, kube-proxy, CoreDNS, and the
-# pod sandbox "pause" binary compiled from the C source the Kubernetes module carries).
+# pod sandbox "pause" binary compiled from the C source the Kubernetes module carries), and KServe's
+# controller (kserve-manager) with the config files of its release (see k8s-build/kserve/), and
+# Prometheus (its image copies the binary).
 #
 # No package registry ships kube-apiserver, so it is built the way envtest users get theirs:
 # from the published Go modules, through the Go module proxy only. kubectl and helm are built
@@ -41,6 +43,7 @@ _k8s_tools_main() {
     # shellcheck source=k8s-versions.env
     source "$here/k8s-versions.env"
     : "${K8S_VERSION:?missing in k8s-versions.env}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}" "${COREDNS_VERSION:?}"
+    : "${KSERVE_VERSION:?}" "${PROMETHEUS_VERSION:?}" "${PROMETHEUS_RELEASE:?}"
 
     local go_bin="${GO:-}"
     if [[ -z "$go_bin" ]]; then
@@ -69,12 +72,14 @@ _k8s_tools_main() {
     k8s_minor="${k8s_minor%%.*}"
     local staging_version="v0.${K8S_VERSION#v1.}"
 
-    # Everything that changes a tool's bytes goes into its stamp.
+    # A stamp per tool: its pin, the Go version, the recipe number and its wrapper module files.
+    # Bump when a build command or flag below changes, so every tool rebuilds; editing anything else in
+    # this script (comments, a new tool) leaves the tools already built alone.
+    local recipe=2
     _stamp_for() {
         local module="$1" pin="$2"
         {
-            echo "pin=$pin go=$go_version"
-            sha256sum <"${BASH_SOURCE[0]}"
+            echo "pin=$pin go=$go_version recipe=$recipe"
             cat "$here/k8s-build/$module"/*
         } | sha256sum | cut -d' ' -f1
     }
@@ -221,6 +226,51 @@ _k8s_tools_main() {
         echo "$stamp" >"$dir/stamps/helm"
     fi
 
+    # Builds a command of a module inside that module (not a wrapper): KServe's and Prometheus' go.mod pin
+    # dependencies by replace and exclude directives, which only the main module's go.mod applies.
+    _build_in_module() {
+        local name="$1" path="$2" version="$3" pkg="$4" ldflags="$5"
+        local src work="$dir/src/$name"
+        src="$(cd "$dir/src" && GOFLAGS=-mod=mod "$go_bin" mod download -json "$path@$version" |
+            sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+        [[ -d "$src" ]] || { echo "k8s-tools: $path@$version did not download" >&2; return 1; }
+        rm -rf "$work"
+        cp -r "$src" "$work"
+        chmod -R u+w "$work"
+        echo "k8s-tools: building $name $version into $bin; the first build takes a while" >&2
+        local start=$SECONDS
+        (cd "$work" && GOFLAGS="-mod=readonly -buildvcs=false" GOWORK=off CGO_ENABLED=0 \
+            "$go_bin" build -trimpath -ldflags "-s -w $ldflags" -o "$bin/$name" "$pkg") >&2
+        echo "k8s-tools: built $name in $((SECONDS - start))s" >&2
+    }
+
+    # KServe's controller, and the config files the cluster installs (minimal CRDs,
+    # inferenceservice-config, webhooks, runtimes), listed in k8s-build/kserve/config-files.txt.
+    stamp="$(_stamp_for kserve "$KSERVE_VERSION")"
+    if ! _fresh kserve "$stamp" kserve-manager || [[ ! -f "$dir/kserve/$KSERVE_VERSION/config/webhook/manifests.yaml" ]]; then
+        _build_in_module kserve-manager github.com/kserve/kserve "$KSERVE_VERSION" ./cmd/manager ""
+        local rel
+        rm -rf "$dir/kserve/$KSERVE_VERSION"
+        while read -r rel; do
+            [[ -z "$rel" || "$rel" == \#* ]] && continue
+            mkdir -p "$dir/kserve/$KSERVE_VERSION/$(dirname "$rel")"
+            cp "$dir/src/kserve-manager/$rel" "$dir/kserve/$KSERVE_VERSION/$rel"
+        done <"$here/k8s-build/kserve/config-files.txt"
+        rm -rf "$dir/src/kserve-manager"
+        echo "$stamp" >"$dir/stamps/kserve"
+    fi
+
+    # Prometheus for the cluster's rollout gates (its image copies this binary). Without the
+    # `builtinassets` tag the web UI is left out; the HTTP API the operator queries is all there.
+    stamp="$(_stamp_for prometheus "$PROMETHEUS_VERSION")"
+    if ! _fresh prometheus "$stamp" prometheus; then
+        local pv="-X github.com/prometheus/common/version.Version=${PROMETHEUS_RELEASE}"
+        pv+=" -X github.com/prometheus/common/version.Branch=release"
+        _build_in_module prometheus github.com/prometheus/prometheus "$PROMETHEUS_VERSION" ./cmd/prometheus "$pv"
+        rm -rf "$dir/src/prometheus"
+        echo "$stamp" >"$dir/stamps/prometheus"
+    fi
+
     flock -u "$lock_fd"
 
     printf 'export %s=%q\n' \
@@ -230,7 +280,10 @@ _k8s_tools_main() {
         KUBECTL "$bin/kubectl" \
         HELM "$bin/helm" \
         KUBELET "$bin/kubelet" \
-        COREDNS "$bin/coredns"
+        COREDNS "$bin/coredns" \
+        KSERVE_MANAGER "$bin/kserve-manager" \
+        PROMETHEUS "$bin/prometheus" \
+        TIPSML_KSERVE_CONFIG "$dir/kserve/$KSERVE_VERSION/config"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

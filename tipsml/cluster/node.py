@@ -2,12 +2,15 @@
 
 etcd and kube-apiserver come from :mod:`tipsml.cluster.dev` (with nodes allowed), then containerd (Debian's,
 with runc and the CNI plugins), kube-controller-manager, kube-scheduler, the kubelet, kube-proxy (iptables
-mode) and CoreDNS as a Deployment. Every binary is built from the pinned Go modules by
+mode), CoreDNS as a Deployment, a default StorageClass over local PersistentVolumes
+(:mod:`tipsml.cluster.node_storage`) and KServe's controller in Standard mode (:mod:`tipsml.cluster.kserve`).
+Every binary is built from the pinned Go modules by
 ``scripts/k8s-tools.sh``; every image by ``scripts/images.sh`` and imported here into containerd's
 ``k8s.io`` namespace, since no registry is reachable.
 
-What it is not: one node, no cloud load balancer (``LoadBalancer`` Services stay pending), no Ingress,
-no storage provisioner, and every component authenticates with the cluster's admin token (the kubelet's
+What it is not: one node, no cloud load balancer (``LoadBalancer`` Services stay pending), no Ingress
+or Gateway API, no dynamic storage provisioner (a fixed pool of volumes), no metrics API (HPAs exist but
+do not scale), and every component authenticates with the cluster's admin token (the kubelet's
 client certificate and bootstrap are left out). It needs root, and one such cluster per machine (the
 bridge ``tipsml0``, ``10.244.0.0/24`` for Pods, ``10.96.0.0/16`` for Services).
 """
@@ -32,6 +35,7 @@ from tipsml.cluster import node_host
 from tipsml.cluster.dev import ApiServerOptions, DevCluster
 from tipsml.cluster.dev import start as start_control_plane
 from tipsml.cluster.errors import NodeError, StartupError
+from tipsml.cluster.kserve import MANAGER, KServe
 from tipsml.cluster.node_files import (
     API_PORT,
     KUBERNETES_SERVICE_IP,
@@ -47,10 +51,11 @@ from tipsml.cluster.node_files import (
 )
 from tipsml.cluster.node_images import import_images
 from tipsml.cluster.node_probe import dns_answers
+from tipsml.cluster.node_storage import storage_manifests
 from tipsml.cluster.process import free_ports, stop_pid, term_on_parent_death
-from tipsml.cluster.tools import Binaries, ToolSettings
+from tipsml.cluster.tools import Binaries, ToolSettings, kserve_config_dir
 
-NODE_TOOLS: Final = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy")
+NODE_TOOLS: Final = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy", "kserve-manager")
 RUNTIME_DIR: Final = Path("/run/tipsml-node")
 CONTEXT: Final = "tipsml-node"
 
@@ -112,7 +117,7 @@ class NodeCluster:
     def stop(self, say: Callable[[str], None] | None = None) -> list[str]:
         """Stop everything :func:`start` started and undo its changes to the host; returns what was removed."""
         note = say or (lambda _: None)
-        for name in ("kube-scheduler", "kube-controller-manager"):
+        for name in (MANAGER, "kube-scheduler", "kube-controller-manager"):
             self._stop(name)
         if self.control.is_ready() and "kubelet" in self.pids:
             note("deleting every Pod, so the kubelet tears their sandboxes and networks down")
@@ -234,6 +239,17 @@ def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_p
     note("CoreDNS")
     cluster.kubectl("apply", "-f", "-", input=coredns_manifests())
     _wait(cluster, "kube-proxy", lambda: dns_answers("kubernetes.default.svc.cluster.local"), timeout)
+
+    note("storage: a default StorageClass over local PersistentVolumes")
+    cluster.kubectl("apply", "-f", "-", input=storage_manifests(layout))
+
+    note("KServe (Standard mode): CRDs, inferenceservice-config, manager, webhooks, serving runtimes")
+    kserve = KServe(state, bins, kserve_config_dir(bins), cluster.kubeconfig)
+    kserve.install_objects()
+    proc = kserve.start_manager(die_with_parent)
+    cluster.processes.append(proc)
+    cluster.pids[MANAGER] = proc.pid
+    kserve.install_webhooks()
 
 
 def _containerd_answers(sock: Path) -> bool:

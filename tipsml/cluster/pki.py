@@ -98,6 +98,34 @@ def write_client_pair(state_dir: Path, stem: str, common_name: str, organization
     write_file(state_dir / f"{stem}.key", _private_pem(key), secret=True)
 
 
+def write_serving_pair(folder: Path, common_name: str, ips: tuple[str, ...], dns: tuple[str, ...],
+                       ca_dir: Path) -> None:
+    """Sign a serving certificate (``tls.crt`` / ``tls.key`` in ``folder``) with the CA in ``ca_dir``.
+
+    For webhooks the API server calls (KServe's): it trusts the cluster CA, given as the webhooks' caBundle.
+    """
+    now = datetime.now(UTC)
+    ca_cert = x509.load_pem_x509_certificate((ca_dir / "ca.crt").read_bytes())
+    ca_key = serialization.load_pem_private_key((ca_dir / "ca.key").read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError("the CA key is not the EC key write_credentials makes")
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+    names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips]
+    cert = (
+        _cert_builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]), ca_cert.subject,
+                      key.public_key(), now)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(cert_sign=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    write_file(folder / "tls.crt", cert.public_bytes(serialization.Encoding.PEM))
+    write_file(folder / "tls.key", _private_pem(key), secret=True)
+
+
 def _cert_builder(
     subject: x509.Name, issuer: x509.Name, key: ec.EllipticCurvePublicKey, now: datetime
 ) -> x509.CertificateBuilder:

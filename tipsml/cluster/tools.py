@@ -95,16 +95,37 @@ def find_bin_dir(explicit: Path | None = None, start: Path | None = None, tools:
     tools = tools or ToolSettings()
     if tools.k8s_bin_dir is not None:
         return tools.k8s_bin_dir
+    pins, pin_file = pinned_versions(start)
+    version = pins.get("K8S_VERSION")
+    if not version:
+        raise BinariesMissingError(f"{pin_file} has no K8S_VERSION")
+    return cache_bin_dir(version, tools)
+
+
+def pinned_versions(start: Path | None = None) -> tuple[dict[str, str], Path]:
+    """The pins of the repository containing ``start`` (default: the working directory), and their file.
+
+    Falls back to the checkout this module runs from.
+    """
     here = (start or Path.cwd()).resolve()
     checkout = Path(__file__).resolve().parents[2]  # an editable install runs from its checkout
     for folder in (here, *here.parents, checkout):
         pin_file = folder / VERSIONS_FILE
         if pin_file.is_file():
-            version = read_versions(pin_file).get("K8S_VERSION")
-            if not version:
-                raise BinariesMissingError(f"{pin_file} has no K8S_VERSION")
-            return cache_bin_dir(version, tools)
+            return read_versions(pin_file), pin_file
     raise BinariesMissingError(
         f"no {VERSIONS_FILE} above {here} and TIPSML_K8S_BIN_DIR is unset: {BUILD_HINT}, "
         "then run from inside the repository or export TIPSML_K8S_BIN_DIR"
     )
+
+
+def kserve_config_dir(bin_dir: Path, start: Path | None = None) -> Path:
+    """The KServe release's config files ``scripts/k8s-tools.sh`` copied beside the tools of ``bin_dir``."""
+    pins, pin_file = pinned_versions(start)
+    version = pins.get("KSERVE_VERSION")
+    if not version:
+        raise BinariesMissingError(f"{pin_file} has no KSERVE_VERSION")
+    folder = bin_dir.parent / "kserve" / version / "config"
+    if not folder.is_dir():
+        raise BinariesMissingError(f"no KServe {version} config in {folder}: {BUILD_HINT}")
+    return folder
