@@ -10,7 +10,16 @@ import json
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 
 Dtype = Literal["float", "int", "bool", "string"]
 
@@ -36,16 +45,21 @@ PROFILE_FEATURES: Final[tuple[ProfileFeature, ...]] = (
     ProfileFeature("locale", "string", "BCP-47 locale of the app, e.g. en-GB."),
 )
 PROFILE_FEATURE_DTYPES: Final[dict[str, Dtype]] = {f.name: f.dtype for f in PROFILE_FEATURES}
+MAX_UNKNOWN_NAMES: Final = 16
+"""Unknown names remembered per object (each cut to 64 characters): enough to log, bounded against abuse."""
 
 
 class ProfileFeatures(BaseModel):
-    """Validated ``profile_features``: every field optional, unknown names rejected.
+    """Validated ``profile_features``: every field optional, unknown names ignored but remembered.
 
     Strict types: the recommender sends JSON numbers and booleans, and a string where a number belongs
-    is a bug on its side that a 400 should surface, not a coercion that hides it.
+    is a bug on its side that a 400 should surface, not a coercion that hides it. A name this side does not
+    know yet is what a newer recommender sends before ``contracts.profile`` mirrors it: rejecting it would
+    turn every call into a 400 during a rollout of the recommender, so it is dropped and its name kept in
+    :attr:`unknown_names` for the caller to count and log (never its value).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     completion_rate_30d: float | None = Field(default=None, ge=0.0, le=1.0, strict=True)
     preferred_hour: StrictInt | None = Field(default=None, ge=0, le=23)
@@ -57,12 +71,33 @@ class ProfileFeatures(BaseModel):
     notifications_enabled: StrictBool | None = None
     locale: str | None = Field(default=None, max_length=35)
 
+    _unknown: tuple[str, ...] = PrivateAttr(default=())
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _remember_unknown(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        model = handler(data)
+        if isinstance(data, dict) and isinstance(model, ProfileFeatures):
+            unknown = sorted(str(k)[:64] for k in data if k not in PROFILE_FEATURE_DTYPES)
+            model._unknown = tuple(unknown[:MAX_UNKNOWN_NAMES])
+        return model
+
+    @property
+    def unknown_names(self) -> tuple[str, ...]:
+        """Names sent that this contract does not define (sorted, bounded); their values were dropped."""
+        return self._unknown
+
+    def snapshot(self) -> dict[str, Any]:
+        """The known values that were sent (``None`` left out): what an impression records."""
+        return self.model_dump(exclude_none=True)
+
 
 def profile_json_schema() -> dict[str, Any]:
     """JSON Schema of ``profile_features`` for the recommender's side (``tipsml contract schema``)."""
     schema = ProfileFeatures.model_json_schema()
     schema["$id"] = "https://tipsml.io/schemas/profile-features.json"
     schema["x-dtypes"] = dict(PROFILE_FEATURE_DTYPES)
+    schema["additionalProperties"] = True
     return schema
 
 

@@ -21,6 +21,10 @@ SCORE: Final = "tipsml_scorer_score"
 RANK_AGREEMENT: Final = "tipsml_scorer_rank_agreement"
 """Summary (shadow only): Kendall tau between the shadow's and the champion's ranking of one request."""
 
+UNKNOWN_PROFILE_FEATURES_TOTAL: Final = "tipsml_scorer_unknown_profile_features_total"
+"""Counter: ``profile_features`` names sent that this side does not know (ignored, not a 400): a recommender
+newer than ``contracts.profile``. Not a gate input; a dashboard's hint to mirror the new names."""
+
 LABEL_MODEL_VERSION: Final = "model_version"
 LABEL_ROLE: Final = "role"
 ROLES: Final = ("champion", "canary", "shadow")

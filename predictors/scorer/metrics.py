@@ -22,6 +22,11 @@ LATENCY = Histogram(
     buckets=(0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0),
 )
 SCORES = Histogram(names.SCORE, "Every score returned.", _LABELS, buckets=names.SCORE_BUCKETS)
+UNKNOWN_PROFILE = Counter(
+    names.UNKNOWN_PROFILE_FEATURES_TOTAL.removesuffix("_total"),
+    "profile_features names sent that this scorer does not know (ignored).",
+    _LABELS,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class ScorerMetrics:
     errors: Counter
     latency: Histogram
     scores: Histogram
+    unknown_profile: Counter
 
     @classmethod
     def bind(cls, model_version: str, role: str) -> ScorerMetrics:
@@ -42,4 +48,5 @@ class ScorerMetrics:
             ERRORS.labels(**labels),
             LATENCY.labels(**labels),
             SCORES.labels(**labels),
+            UNKNOWN_PROFILE.labels(**labels),
         )

@@ -9,6 +9,7 @@ shadow replica has no side effects.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -19,16 +20,27 @@ import numpy as np
 
 from contracts.profile import ProfileFeatures
 from contracts.scorer import ScorerInstance, ScorerRequest
+from contracts.serving_metrics import UNKNOWN_PROFILE_FEATURES_TOTAL
 from predictors.scorer.errors import FeatureStoreUnavailableError
 from predictors.scorer.metrics import ScorerMetrics
 from predictors.scorer.model_store import LoadedModel, Matrix, Scores
+
+log = logging.getLogger(__name__)
+
+UNKNOWN_WARNING_INTERVAL_S = 60.0
+"""At most one warning about unknown profile feature names per this many seconds (the counter counts all)."""
 
 
 class FeatureSource(Protocol):
     """Online features laid out as model rows (one per candidate, columns in serving order)."""
 
-    def rows(self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None) -> Matrix:
-        """Rows for ``tip_ids``; raises ``FeatureStoreUnavailableError`` when the store cannot be read."""
+    def rows(
+        self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None, at: float | None = None
+    ) -> Matrix:
+        """Rows for ``tip_ids`` at request time ``at`` (epoch s, default now).
+
+        Raises ``FeatureStoreUnavailableError`` when the store cannot be read.
+        """
         ...
 
     def probe(self) -> None:
@@ -55,6 +67,7 @@ class ScoringService:
         self.metrics = metrics
         self._store_ok = True
         self._lock = threading.Lock()
+        self._warned_at = -float("inf")
 
     @property
     def store_ok(self) -> bool:
@@ -82,7 +95,25 @@ class ScoringService:
             self.metrics.scores.observe(float(s))
         return scores
 
+    def _note_unknown(self, profile: ProfileFeatures | None) -> None:
+        """Count names a newer recommender sent that this contract lacks; warn about them now and then."""
+        unknown = profile.unknown_names if profile is not None else ()
+        if not unknown:
+            return
+        self.metrics.unknown_profile.inc(len(unknown))
+        now = time.monotonic()
+        with self._lock:
+            if now - self._warned_at < UNKNOWN_WARNING_INTERVAL_S:
+                return
+            self._warned_at = now
+        log.warning(
+            "ignoring profile_features this scorer does not know: %s (contracts.profile lags the recommender;"
+            " counted in %s, next warning in %.0f s at the earliest)",
+            ", ".join(unknown), UNKNOWN_PROFILE_FEATURES_TOTAL, UNKNOWN_WARNING_INTERVAL_S,
+        )
+
     def _rank(self, instance: ScorerInstance) -> dict[str, Any]:
+        self._note_unknown(instance.profile_features)
         try:
             rows = self.source.rows(instance.user_id, instance.candidates, instance.profile_features)
         except FeatureStoreUnavailableError:

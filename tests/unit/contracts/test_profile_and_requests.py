@@ -34,11 +34,22 @@ def test_profile_model_mirrors_the_dtype_table() -> None:
 def test_json_schema_is_exportable_and_stable() -> None:
     first = json.dumps(profile_json_schema(), sort_keys=True)
     assert first == json.dumps(profile_json_schema(), sort_keys=True)
-    assert profile_json_schema()["additionalProperties"] is False
+    assert profile_json_schema()["additionalProperties"] is True  # a newer recommender may send more
 
 
-def test_unknown_profile_feature_is_named() -> None:
-    assert set(errors(ProfileFeatures, {"favourite_colour": "blue"})) == {"favourite_colour"}
+def test_unknown_profile_feature_is_ignored_and_remembered_by_name() -> None:
+    profile = ProfileFeatures.model_validate({"favourite_colour": "blue", "tenure_days": 3})
+    assert profile.unknown_names == ("favourite_colour",)
+    assert profile.snapshot() == {"tenure_days": 3}
+    assert "favourite_colour" not in profile.model_dump()
+    from_json = ProfileFeatures.model_validate_json('{"zz": 1, "aa": [1], "streak_days": 2}')
+    assert from_json.unknown_names == ("aa", "zz") and from_json.streak_days == 2
+    assert ProfileFeatures(tenure_days=1).unknown_names == ()
+
+
+def test_unknown_names_are_bounded() -> None:
+    profile = ProfileFeatures.model_validate({f"n{i:03d}" + "x" * 100: i for i in range(100)})
+    assert len(profile.unknown_names) == 16 and all(len(n) == 64 for n in profile.unknown_names)
 
 
 def test_profile_types_are_strict() -> None:
@@ -57,8 +68,11 @@ def test_scorer_request_errors_name_the_field() -> None:
         "instances.0.candidates"}
     assert set(errors(ScorerRequest, {"instances": [{"user_id": "u1", "candidates": ["t"], "colour": 1}]})) == {
         "instances.0.colour"}
-    bad_profile = {"instances": [{"user_id": "u1", "candidates": ["t"], "profile_features": {"nope": 1}}]}
-    assert set(errors(ScorerRequest, bad_profile)) == {"instances.0.profile_features.nope"}
+    newer = {"instances": [{"user_id": "u1", "candidates": ["t"], "profile_features": {"nope": 1}}]}
+    profile = ScorerRequest.model_validate(newer).instances[0].profile_features
+    assert profile is not None and profile.unknown_names == ("nope",)
+    bad_profile = {"instances": [{"user_id": "u1", "candidates": ["t"], "profile_features": {"tenure_days": "3"}}]}
+    assert set(errors(ScorerRequest, bad_profile)) == {"instances.0.profile_features.tenure_days"}
     assert set(errors(ScorerRequest, {"instances": []})) == {"instances"}
 
 

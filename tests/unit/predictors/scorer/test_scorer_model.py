@@ -92,3 +92,28 @@ def test_start_up_failure_is_one_line_and_exit_1(
     assert entry.main() == 1
     err = capsys.readouterr().err
     assert err.startswith("tip-scorer: ") and "not an MLflow model directory" in err
+
+
+async def test_unknown_profile_names_are_counted_and_warned_about_once_not_refused(
+    world: ScorerWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A newer recommender's extra profile feature scores normally; a known name of the wrong type is a 400."""
+    import logging
+
+    scorer = _scorer(_settings(world.root))
+    assert scorer.service is not None
+    counter = scorer.service.metrics.unknown_profile
+    before = counter._value.get()  # prometheus_client has no public reader for one child
+    profile = {"tenure_days": 30, "mood_score": 0.7, "locale_v2": "en"}
+    body = {"instances": [{"user_id": world.users[0], "candidates": world.tips[:3], "profile_features": profile}]}
+    with caplog.at_level(logging.WARNING, logger="predictors.scorer.service"):
+        for _ in range(3):
+            out = ScorerResponse.model_validate(await scorer.predict(body))
+            assert len(out.predictions[0].scores) == 3
+    assert counter._value.get() - before == 3 * 2
+    warnings = [r for r in caplog.records if "profile_features" in r.getMessage()]
+    assert len(warnings) == 1 and "locale_v2, mood_score" in warnings[0].getMessage()
+    assert "0.7" not in warnings[0].getMessage()  # names only, never values
+    bad = {"instances": [{"user_id": "u", "candidates": ["t"], "profile_features": {"tenure_days": "30"}}]}
+    with pytest.raises(InvalidRequestError, match=r"instances\.0\.profile_features\.tenure_days"):
+        await scorer.predict(bad)

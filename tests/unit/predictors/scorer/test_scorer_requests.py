@@ -34,8 +34,8 @@ def test_valid_v1_request_parses_from_dict_and_bytes() -> None:
         ({"instances": [{"user_id": "u", "candidates": []}]}, "instances.0.candidates"),
         ({"instances": [{"user_id": "u", "candidates": ["t"], "extra": 1}]}, "instances.0.extra"),
         (
-            {"instances": [{"user_id": "u", "candidates": ["t"], "profile_features": {"nope": 1}}]},
-            "instances.0.profile_features.nope",
+            {"instances": [{"user_id": "u", "candidates": ["t"], "profile_features": {"tenure_days": 1.5}}]},
+            "instances.0.profile_features.tenure_days",
         ),
         (
             {
