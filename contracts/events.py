@@ -38,6 +38,7 @@ from pydantic import (
 )
 
 from contracts.enums import Platform, Reaction, TaskCategory, TaskPriority, TaskStatus
+from contracts.profile import ProfileFeatures
 from contracts.validation import FieldError, field_errors
 
 SCHEMA_VERSION: Final = 1
@@ -148,6 +149,10 @@ class TipShown(EventBase):
     """Probability the serving policy had of showing this tip: what off-policy estimators divide by."""
     position: Annotated[int, Field(ge=0, le=100)] = 0
     platform: Platform | None = None
+    profile_features: ProfileFeatures | None = None
+    """The ``profile_features`` the recommender sent with the scoring request that chose this tip, so
+    training sees the values serving saw. Optional (older producers leave it out); names this side does
+    not know are dropped, a known name of the wrong type rejects the event naming the field."""
 
 
 class TipReaction(EventBase):

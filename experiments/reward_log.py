@@ -22,6 +22,7 @@ transaction, timestamps, chunked ``IN`` lists) are here too.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS reward_log (
     shown_at       REAL,
     reaction       TEXT,
     reacted_at     REAL,
+    profile_features TEXT,
     PRIMARY KEY (request_id, tip_id)
 );
 CREATE INDEX IF NOT EXISTS reward_log_shown_at ON reward_log (shown_at);
@@ -56,11 +58,12 @@ CREATE TABLE IF NOT EXISTS reward_events (event_id TEXT PRIMARY KEY) WITHOUT ROW
 
 _UPSERT_SHOWN: Final = """
 INSERT INTO reward_log (request_id, tip_id, user_id, category, model_version, prompt_version, propensity,
-                        shown_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        shown_at, profile_features)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id, tip_id) DO UPDATE SET
     user_id = excluded.user_id, category = excluded.category, model_version = excluded.model_version,
-    prompt_version = excluded.prompt_version, propensity = excluded.propensity, shown_at = excluded.shown_at
+    prompt_version = excluded.prompt_version, propensity = excluded.propensity, shown_at = excluded.shown_at,
+    profile_features = excluded.profile_features
 """
 
 _UPSERT_REACTION: Final = """
@@ -133,8 +136,26 @@ def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the reward tables if missing (idempotent)."""
+    """Create the reward tables if missing, and add columns newer than an existing table (idempotent)."""
     conn.executescript(SCHEMA)
+    have = {r[1] for r in conn.execute("PRAGMA table_info(reward_log)")}
+    if "profile_features" not in have:
+        conn.execute("ALTER TABLE reward_log ADD COLUMN profile_features TEXT")
+
+
+def _snapshot_text(ev: TipShown) -> str | None:
+    """The impression's ``profile_features`` snapshot as compact JSON (None when the event had none)."""
+    if ev.profile_features is None:
+        return None
+    return json.dumps(ev.profile_features.snapshot(), sort_keys=True, separators=(",", ":"))
+
+
+def profile_snapshot(conn: sqlite3.Connection, request_id: str, tip_id: str) -> str | None:
+    """The ``profile_features`` kept with one impression (JSON text), or None."""
+    row = conn.execute(
+        "SELECT profile_features FROM reward_log WHERE request_id = ? AND tip_id = ?", (request_id, tip_id)
+    ).fetchone()
+    return None if row is None else row[0]
 
 
 def new_event_ids(conn: sqlite3.Connection, table: str, event_ids: Sequence[str]) -> set[str]:
@@ -162,7 +183,7 @@ def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReacti
     conn.executemany("INSERT INTO reward_events (event_id) VALUES (?)", [(ev.event_id,) for ev in todo])
     conn.executemany(_UPSERT_SHOWN, [
         (ev.request_id, ev.tip_id, ev.user_id, ev.category.value, ev.model_version, ev.prompt_version,
-         ev.propensity, to_ts(ev.occurred_at))
+         ev.propensity, to_ts(ev.occurred_at), _snapshot_text(ev))
         for ev in todo if isinstance(ev, TipShown)
     ])
     conn.executemany(_UPSERT_REACTION, [

@@ -21,6 +21,7 @@ from feature_repo.names import (
     AFFINITY_DTYPES,
     FEATURE_SERVICE,
     MODEL_FEATURES,
+    REQUEST_TIME_FIELD,
     TIP_STATS_DTYPES,
     TIP_STATS_VIEW,
     USER_ACTIVITY_DTYPES,
@@ -28,6 +29,8 @@ from feature_repo.names import (
     USER_CATEGORY_AFFINITY_VIEW,
     USER_TASKS_DTYPES,
     USER_TASKS_VIEW,
+    USER_TIP_EXPOSURE_DTYPES,
+    USER_TIP_EXPOSURE_VIEW,
     push_source_name,
 )
 
@@ -73,6 +76,7 @@ user_activity_push = _push_source(USER_ACTIVITY_VIEW)
 tip_stats_push = _push_source(TIP_STATS_VIEW)
 user_category_affinity_push = _push_source(USER_CATEGORY_AFFINITY_VIEW)
 user_tasks_push = _push_source(USER_TASKS_VIEW)
+user_tip_exposure_push = _push_source(USER_TIP_EXPOSURE_VIEW)
 
 user_activity = FeatureView(
     name=USER_ACTIVITY_VIEW,
@@ -117,6 +121,22 @@ user_tasks = FeatureView(
     description="Open and recent tasks for the generator's prompt context (schema: contracts.task_state).",
 )
 
+user_tip_exposure = FeatureView(
+    name=USER_TIP_EXPOSURE_VIEW,
+    entities=[user, tip],
+    ttl=timedelta(days=30),
+    schema=_schema(USER_TIP_EXPOSURE_DTYPES),
+    source=user_tip_exposure_push,
+    online=True,
+    description="Times a tip was shown to a user in 30 days and when last: the repeat-exposure input.",
+)
+
+request_context = RequestSource(
+    name="request_context",
+    schema=[Field(name=REQUEST_TIME_FIELD, dtype=Float64)],
+    description="When the scoring request was made (training: the impression's time).",
+)
+
 profile_features = RequestSource(
     name="profile_features",
     schema=[Field(name=f.name, dtype=_DTYPES[f.dtype]) for f in PROFILE_FEATURES],
@@ -125,7 +145,7 @@ profile_features = RequestSource(
 
 
 @on_demand_feature_view(  # type: ignore[untyped-decorator]
-    sources=[user_activity, tip_stats, user_category_affinity, profile_features],
+    sources=[user_activity, tip_stats, user_category_affinity, user_tip_exposure, profile_features, request_context],
     schema=[Field(name=name, dtype=Float64) for name in MODEL_FEATURES],
     mode="python",
     description="Model inputs (feature_repo.names.MODEL_FEATURES), identical in training and serving.",
@@ -139,7 +159,7 @@ def scoring_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
 
 tip_scoring = FeatureService(
     name=FEATURE_SERVICE,
-    features=[user_activity, tip_stats, user_category_affinity, scoring_inputs],
+    features=[user_activity, tip_stats, user_category_affinity, user_tip_exposure, scoring_inputs],
     description="Everything the tip-scorer model reads; used by training and serving alike.",
 )
 
@@ -151,10 +171,13 @@ ALL_OBJECTS: Final[list[Any]] = [
     tip_stats_push,
     user_category_affinity_push,
     user_tasks_push,
+    user_tip_exposure_push,
     user_activity,
     tip_stats,
     user_category_affinity,
     user_tasks,
+    user_tip_exposure,
+    request_context,
     profile_features,
     scoring_inputs,
     tip_scoring,

@@ -29,6 +29,10 @@ __all__ = [
     "USER_TASKS_DTYPES",
     "USER_TASKS_FEATURES",
     "USER_TASKS_VIEW",
+    "USER_TIP_EXPOSURE_DTYPES",
+    "USER_TIP_EXPOSURE_FEATURES",
+    "USER_TIP_EXPOSURE_VIEW",
+    "REQUEST_TIME_FIELD",
     "FeatureDtype",
     "push_source_name",
 ]
@@ -39,8 +43,15 @@ FEATURE_SERVICE: Final = "tip_scoring"
 USER_ACTIVITY_VIEW: Final = "user_activity"
 TIP_STATS_VIEW: Final = "tip_stats"
 USER_CATEGORY_AFFINITY_VIEW: Final = "user_category_affinity"
+USER_TIP_EXPOSURE_VIEW: Final = "user_tip_exposure"
 
-PUSHED_VIEWS: Final = (USER_ACTIVITY_VIEW, TIP_STATS_VIEW, USER_CATEGORY_AFFINITY_VIEW, USER_TASKS_VIEW)
+PUSHED_VIEWS: Final = (
+    USER_ACTIVITY_VIEW,
+    TIP_STATS_VIEW,
+    USER_CATEGORY_AFFINITY_VIEW,
+    USER_TASKS_VIEW,
+    USER_TIP_EXPOSURE_VIEW,
+)
 """Every view the stream consumers push online (each has a push source, :func:`push_source_name`)."""
 
 
@@ -61,6 +72,8 @@ USER_ACTIVITY_DTYPES: Final[dict[str, FeatureDtype]] = {
     "user_open_tasks": "int",
     "user_completed_7d": "int",
     "user_category_tasks_30d": "string",
+    "user_tips_24h": "int",
+    "user_category_due": "string",
 }
 TIP_STATS_DTYPES: Final[dict[str, FeatureDtype]] = {
     "tip_impressions": "int",
@@ -75,16 +88,27 @@ AFFINITY_DTYPES: Final[dict[str, FeatureDtype]] = {
     "uc_affinity": "float",
 }
 USER_TASKS_DTYPES: Final[dict[str, FeatureDtype]] = {OPEN_TASKS_FIELD: "string", RECENT_COMPLETED_FIELD: "string"}
+USER_TIP_EXPOSURE_DTYPES: Final[dict[str, FeatureDtype]] = {
+    "ut_shown_30d": "int",
+    "ut_last_shown_at": "float",
+}
+"""How often one tip was shown to one user in 30 days, and when last (epoch seconds)."""
+
+REQUEST_TIME_FIELD: Final = "request_time_s"
+"""Epoch seconds of the scoring request (serving: the clock; training: the impression's time), so inputs
+such as hours since a tip was last shown are computed against the same instant on both sides."""
 
 USER_ACTIVITY_FEATURES: Final = tuple(USER_ACTIVITY_DTYPES)
 TIP_STATS_FEATURES: Final = tuple(TIP_STATS_DTYPES)
 AFFINITY_FEATURES: Final = tuple(AFFINITY_DTYPES)
 USER_TASKS_FEATURES: Final = tuple(USER_TASKS_DTYPES)
+USER_TIP_EXPOSURE_FEATURES: Final = tuple(USER_TIP_EXPOSURE_DTYPES)
 
 BATCH_VIEW_DTYPES: Final[dict[str, dict[str, FeatureDtype]]] = {
     USER_ACTIVITY_VIEW: USER_ACTIVITY_DTYPES,
     TIP_STATS_VIEW: TIP_STATS_DTYPES,
     USER_CATEGORY_AFFINITY_VIEW: AFFINITY_DTYPES,
+    USER_TIP_EXPOSURE_VIEW: USER_TIP_EXPOSURE_DTYPES,
 }
 """The views the training pipeline writes offline tables for (``user_tasks`` is online only)."""
 
@@ -106,5 +130,9 @@ MODEL_FEATURES: Final[tuple[str, ...]] = (
     "notifications_on",
     "tasks_30d",
     "category_task_lift",
+    "tips_24h",
+    "tip_seen_30d",
+    "tip_hours_since",
+    "category_due_tasks",
 )
 """Ordered model input columns: the outputs of the ``scoring_inputs`` on-demand view (all Float64)."""

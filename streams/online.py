@@ -15,13 +15,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from contracts.enums import TaskCategory
-from feature_repo.features.views import category_affinity, category_completions, task_views, tip_stats, user_activity
+from feature_repo.features.views import (
+    category_affinity,
+    category_completions,
+    task_views,
+    tip_stats,
+    user_activity,
+    user_tip_exposure,
+)
 from feature_repo.names import (
     PUSHED_VIEWS,
     TIP_STATS_VIEW,
     USER_ACTIVITY_VIEW,
     USER_CATEGORY_AFFINITY_VIEW,
     USER_TASKS_VIEW,
+    USER_TIP_EXPOSURE_VIEW,
     push_source_name,
 )
 from streams.state_store import Affected, StateStore
@@ -45,9 +53,10 @@ def feature_rows(state: StateStore, affected: Affected, as_of: datetime) -> Feat
     out: FeatureRows = {}
     task_users = affected.users | {u for u, _ in affected.user_categories}
     tasks = state.tasks(task_users) if task_users else {}
+    shown_users = affected.users | {u for u, _ in affected.user_tips}
+    shown = state.shown(shown_users, as_of - timedelta(days=31)) if shown_users else {}
     if affected.users:
         opens = state.opens(affected.users, (as_of - timedelta(days=31)).date())
-        shown = state.shown(affected.users, as_of - timedelta(days=31))
         out[USER_ACTIVITY_VIEW] = [
             {"user_id": u, **user_activity(tasks.get(u, []), opens.get(u, []), shown.get(u, []), as_of)}
             for u in sorted(affected.users)
@@ -69,6 +78,11 @@ def feature_rows(state: StateStore, affected: Affected, as_of: datetime) -> Feat
                 **category_affinity(*reward_counts.get((u, c), (0, 0)), completions[u][TaskCategory(c)]),
             }
             for u, c in sorted(affected.user_categories)
+        ]
+    if affected.user_tips:
+        out[USER_TIP_EXPOSURE_VIEW] = [
+            {"user_id": u, "tip_id": t, **user_tip_exposure(shown.get(u, []), t, as_of)}
+            for u, t in sorted(affected.user_tips)
         ]
     return {view: rows for view, rows in out.items() if rows}
 

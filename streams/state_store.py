@@ -60,6 +60,8 @@ class Affected:
     task_users: set[str] = field(default_factory=set)
     tips: set[str] = field(default_factory=set)
     user_categories: set[tuple[str, str]] = field(default_factory=set)
+    user_tips: set[tuple[str, str]] = field(default_factory=set)
+    """(user, tip) pairs shown in the batch: their repeat-exposure values changed."""
 
     def to_json(self) -> str:
         """Serialize (stored with the batch so an interrupted push can be redone)."""
@@ -69,6 +71,7 @@ class Affected:
                 "task_users": sorted(self.task_users),
                 "tips": sorted(self.tips),
                 "user_categories": sorted(self.user_categories),
+                "user_tips": sorted(self.user_tips),
             }
         )
 
@@ -76,7 +79,13 @@ class Affected:
     def from_json(cls, text: str) -> Affected:
         """Inverse of :meth:`to_json`."""
         d = json.loads(text)
-        return cls(set(d["users"]), set(d["task_users"]), set(d["tips"]), {(u, c) for u, c in d["user_categories"]})
+        return cls(
+            set(d["users"]),
+            set(d["task_users"]),
+            set(d["tips"]),
+            {(u, c) for u, c in d["user_categories"]},
+            {(u, t) for u, t in d.get("user_tips", [])},  # absent in batches stored before the field existed
+        )
 
 
 class StateStore:
@@ -150,6 +159,7 @@ class StateStore:
             affected.user_categories.update(
                 (e.user_id, e.category.value) for e in tip_events if isinstance(e, TipShown)
             )
+            affected.user_tips.update((e.user_id, e.tip_id) for e in tip_events if isinstance(e, TipShown))
             reactions = [(e.request_id, e.tip_id) for e in tip_events if isinstance(e, TipReaction)]
             affected.user_categories.update(reward_log.categories_of(conn, reactions))
             conn.execute(

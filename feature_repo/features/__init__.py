@@ -28,6 +28,7 @@ from feature_repo.features.views import (
     task_views,
     tip_stats,
     user_activity,
+    user_tip_exposure,
 )
 from feature_repo.names import MODEL_FEATURES
 
@@ -51,5 +52,6 @@ __all__ = [
     "task_views",
     "tip_stats",
     "user_activity",
+    "user_tip_exposure",
     "utc_day",
 ]

@@ -12,12 +12,22 @@ from typing import Final
 
 from contracts.enums import TaskCategory
 from feature_repo.features.views import PRIOR_LIKE_RATE, decode_category_counts
-from feature_repo.names import MODEL_FEATURES
+from feature_repo.names import MODEL_FEATURES, REQUEST_TIME_FIELD
 
 N_CATEGORIES: Final = len(TaskCategory)
 _CATEGORY_VALUES: Final = frozenset(c.value for c in TaskCategory)
 TASK_PRIOR: Final = 1.0
 """Pseudo-tasks per category in :func:`category_task_lift`: a user without tasks is neutral (lift 0)."""
+NEVER_SHOWN_HOURS: Final = 720.0
+"""``tip_hours_since`` of a tip not shown to the user in 30 days (or when the request time is unknown)."""
+
+
+def hours_since(request_time: object, last_shown: object) -> float:
+    """Hours from a tip's last showing to the request, capped at :data:`NEVER_SHOWN_HOURS`."""
+    now, last = _num(request_time, math.nan), _num(last_shown, math.nan)
+    if math.isnan(now) or math.isnan(last):
+        return NEVER_SHOWN_HOURS
+    return min(max(0.0, (now - last) / 3600.0), NEVER_SHOWN_HOURS)
 
 
 def category_task_lift(counts: Mapping[str, int], category: str | None) -> float:
@@ -55,6 +65,8 @@ def scoring_inputs(row: Mapping[str, object]) -> dict[str, float]:
     encoded = row.get("user_category_tasks_30d")
     task_counts = decode_category_counts(encoded if isinstance(encoded, str) else None)
     category = row.get("tip_category")
+    due = row.get("user_category_due")
+    due_counts = decode_category_counts(due if isinstance(due, str) else None)
     return {
         "completion_rate": completion,
         "like_rate": like,
@@ -73,6 +85,10 @@ def scoring_inputs(row: Mapping[str, object]) -> dict[str, float]:
         "notifications_on": _num(row.get("notifications_enabled"), 0.0),
         "tasks_30d": float(sum(task_counts.values())),
         "category_task_lift": category_task_lift(task_counts, category if isinstance(category, str) else None),
+        "tips_24h": _num(row.get("user_tips_24h"), 0.0),
+        "tip_seen_30d": _num(row.get("ut_shown_30d"), 0.0),
+        "tip_hours_since": hours_since(row.get(REQUEST_TIME_FIELD), row.get("ut_last_shown_at")),
+        "category_due_tasks": float(due_counts.get(category, 0)) if isinstance(category, str) else 0.0,
     }
 
 

@@ -24,6 +24,12 @@ PRIOR_WEIGHT: Final = 10.0
 """Pseudo-impressions of the prior: a tip needs ~10 impressions before its own rate dominates."""
 
 OPEN_STATUSES: Final = frozenset({TaskStatus.OPEN, TaskStatus.IN_PROGRESS})
+DUE_SOON: Final = timedelta(hours=24)
+"""An open task counts as pressing when it is overdue or due within this horizon."""
+RECENT_TIPS: Final = timedelta(hours=24)
+"""Window of ``user_tips_24h``, the notification-fatigue input."""
+EXPOSURE_WINDOW: Final = timedelta(days=30)
+"""Window of ``ut_shown_30d``, the repeat-exposure input."""
 
 
 def smoothed_rate(positives: int, impressions: int) -> float:
@@ -38,6 +44,7 @@ def user_activity(
     d30, d7 = as_of - timedelta(days=30), as_of - timedelta(days=7)
     created = done = open_now = completed_7d = 0
     per_category: Counter[str] = Counter()
+    due_per_category: Counter[str] = Counter()
     for t in tasks:
         if t.first_seen_at > as_of:
             continue
@@ -50,6 +57,8 @@ def user_activity(
             completed_7d += 1
         if t.status in OPEN_STATUSES and t.updated_at <= as_of:
             open_now += 1
+            if t.due_at is not None and t.due_at <= as_of + DUE_SOON:
+                due_per_category[t.category.value] += 1
     hours: Counter[int] = Counter()
     days: set[date] = set()
     first_day, last_day = utc_day(d30), utc_day(as_of)
@@ -57,12 +66,14 @@ def user_activity(
         if first_day < o.day <= last_day and o.n > 0:
             hours[o.local_hour] += o.n
             days.add(o.day)
-    shown_7d = shown_30d = positive_30d = 0
+    shown_7d = shown_30d = positive_30d = shown_24h = 0
+    d1 = as_of - RECENT_TIPS
     for s in shown:
         if d30 <= s.shown_at <= as_of:
             shown_30d += 1
             positive_30d += s.positive
             shown_7d += s.shown_at >= d7
+            shown_24h += s.shown_at >= d1
     preferred = min(hours, key=lambda h: (-hours[h], h)) if hours else None
     return {
         "user_completion_rate_30d": done / created if created else None,
@@ -73,6 +84,22 @@ def user_activity(
         "user_open_tasks": open_now,
         "user_completed_7d": completed_7d,
         "user_category_tasks_30d": encode_category_counts(per_category),
+        "user_tips_24h": shown_24h,
+        "user_category_due": encode_category_counts(due_per_category),
+    }
+
+
+def user_tip_exposure(shown: Iterable[ShownTip], tip_id: str, as_of: datetime) -> dict[str, float | int | None]:
+    """The ``user_tip_exposure`` values of one (user, tip) pair: shows in 30 days and the latest (epoch s).
+
+    Repeat exposure wears off: a tip seen yesterday lands worse than one never seen or seen a month ago, so
+    the model gets how often and how long ago; hours since are taken at scoring time from the timestamp.
+    """
+    since = as_of - EXPOSURE_WINDOW
+    times = [s.shown_at for s in shown if s.tip_id == tip_id and since <= s.shown_at <= as_of]
+    return {
+        "ut_shown_30d": len(times),
+        "ut_last_shown_at": max(times).timestamp() if times else None,
     }
 
 

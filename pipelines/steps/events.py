@@ -36,8 +36,10 @@ COLUMNS: Final[dict[str, str]] = {
     "prompt_version": "VARCHAR",
     "propensity": "DOUBLE",
     "position": "INTEGER",
+    "profile_features": "VARCHAR",
 }
-"""What training reads. Titles are deliberately absent: personal data the model has no use for."""
+"""What training reads. Titles are deliberately absent: personal data the model has no use for.
+``profile_features`` (a ``tip_shown``'s snapshot of the recommender's values) stays JSON text."""
 
 
 def _source_sql(path: Path) -> tuple[str, set[str]]:

@@ -12,13 +12,14 @@ from typing import Any, Final
 
 import pandas as pd
 
-from contracts.profile import PROFILE_FEATURES
-from feature_repo.names import FEATURE_SERVICE
+from contracts.profile import PROFILE_FEATURES, ProfileFeatures
+from feature_repo.names import FEATURE_SERVICE, REQUEST_TIME_FIELD
 from pipelines.errors import FeatureStoreError
 from pipelines.steps.feature_tables import TIMESTAMP, FeatureTables
 from pipelines.steps.pit_join import asof_historical_features
 
 ENTITY_COLUMNS: Final = ("user_id", "tip_id", "category")
+PROFILE_NAMES: Final = tuple(f.name for f in PROFILE_FEATURES)
 
 
 def open_store(state_root: Path) -> Any:
@@ -47,14 +48,36 @@ def write_tables(tables: FeatureTables, state_root: Path) -> dict[str, Path]:
     return paths
 
 
-def profile_request_columns(n: int) -> dict[str, Any]:
-    """The ``profile_features`` request data for historical rows: absent (the recommender's are not logged).
+def profile_values(snapshot: object) -> dict[str, Any]:
+    """An impression's ``profile_features`` snapshot (JSON text, or None) as the values serving used.
 
-    ``scoring_inputs`` then falls back to our own feature values, which is what serving does for any
-    profile feature the recommender leaves out.
+    Parsed by the same contract model the scorer validates requests with, so a name either side does not
+    know is dropped alike; an impression without a snapshot gets None everywhere, and ``scoring_inputs``
+    then falls back to our own feature values, as serving does for any profile feature left out.
     """
+    if not isinstance(snapshot, str) or not snapshot:
+        return dict.fromkeys(PROFILE_NAMES)
+    return ProfileFeatures.model_validate_json(snapshot).model_dump()
+
+
+def request_columns(frame: pd.DataFrame) -> dict[str, Any]:
+    """The request data of historical rows: each impression's profile snapshot and its time.
+
+    ``frame`` has ``event_timestamp`` and, when the log carried them, ``profile_features`` snapshots.
+    """
+    n = len(frame)
     dtypes = {"float": "float64", "int": "float64", "bool": "object", "string": "object"}
-    return {f.name: pd.Series([None] * n, dtype=dtypes[f.dtype]) for f in PROFILE_FEATURES}
+    snapshots = frame["profile_features"] if "profile_features" in frame.columns else pd.Series([None] * n)
+    parsed = [profile_values(v) for v in snapshots.tolist()]
+    columns: dict[str, Any] = {
+        f.name: pd.Series([p[f.name] for p in parsed], dtype=dtypes[f.dtype]) for f in PROFILE_FEATURES
+    }
+    if TIMESTAMP in frame.columns:
+        since_epoch = pd.to_datetime(frame[TIMESTAMP], utc=True) - pd.Timestamp(0, tz="UTC")
+        columns[REQUEST_TIME_FIELD] = since_epoch.dt.total_seconds().astype("float64").reset_index(drop=True)
+    else:
+        columns[REQUEST_TIME_FIELD] = pd.Series([None] * n, dtype="float64")
+    return columns
 
 
 def historical_features(store: Any, entities: pd.DataFrame, engine: str = "duckdb") -> pd.DataFrame:
@@ -65,8 +88,8 @@ def historical_features(store: Any, entities: pd.DataFrame, engine: str = "duckd
     join in DuckDB (:mod:`pipelines.steps.pit_join`), which the local Dask store cannot do at scale.
     """
     frame = entities.reset_index(drop=True)
-    request = pd.DataFrame(profile_request_columns(len(frame)))
-    entity_df = pd.concat([frame, request], axis=1)
+    request = pd.DataFrame(request_columns(frame))
+    entity_df = pd.concat([frame.drop(columns=[c for c in request if c in frame.columns]), request], axis=1)
     if engine not in ("duckdb", "feast"):
         raise FeatureStoreError(f"unknown historical engine {engine!r}: use 'duckdb' or 'feast'")
     if engine == "duckdb":
@@ -88,8 +111,12 @@ def materialize(store: Any, start: datetime, end: datetime, views: list[str]) ->
 
 
 def online_features(store: Any, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """What serving reads for (user, tip, category) rows: the skew check's other side."""
-    request = profile_request_columns(len(rows))
+    """What serving reads for (user, tip, category) rows: the skew check's other side.
+
+    A row's ``profile_features`` (snapshot text) and ``event_timestamp`` become the request data, as the
+    recommender's call would carry them.
+    """
+    request = request_columns(pd.DataFrame(rows))
     entity_rows = [
         {
             **{k: r[k] for k in ENTITY_COLUMNS},

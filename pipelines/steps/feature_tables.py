@@ -21,8 +21,20 @@ from contracts.enums import Reaction, TaskCategory, TaskPriority, TaskStatus
 from contracts.events import SCHEMA_VERSION, AppOpened, TaskCompleted, TaskSynced
 from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
 from feature_repo.features.tasks import apply_task_event
-from feature_repo.features.views import category_affinity, category_completions, tip_stats, user_activity
-from feature_repo.names import BATCH_VIEW_DTYPES, TIP_STATS_VIEW, USER_ACTIVITY_VIEW, USER_CATEGORY_AFFINITY_VIEW
+from feature_repo.features.views import (
+    category_affinity,
+    category_completions,
+    tip_stats,
+    user_activity,
+    user_tip_exposure,
+)
+from feature_repo.names import (
+    BATCH_VIEW_DTYPES,
+    TIP_STATS_VIEW,
+    USER_ACTIVITY_VIEW,
+    USER_CATEGORY_AFFINITY_VIEW,
+    USER_TIP_EXPOSURE_VIEW,
+)
 
 TIMESTAMP = "event_timestamp"
 _TYPE_ORDER = {"tip_shown": 0}
@@ -31,13 +43,15 @@ _TYPE_ORDER = {"tip_shown": 0}
 
 @dataclass
 class FeatureTables:
-    """The three batch-sourced feature views plus the impressions they were snapshotted for."""
+    """The four batch-sourced feature views plus the impressions they were snapshotted for."""
 
     user_activity: pd.DataFrame
     tip_stats: pd.DataFrame
     user_category_affinity: pd.DataFrame
+    user_tip_exposure: pd.DataFrame
     impressions: pd.DataFrame
-    """request_id, user_id, tip_id, category, event_timestamp, platform, tz_offset_minutes, first_seen_at."""
+    """request_id, user_id, tip_id, category, event_timestamp, platform, tz_offset_minutes, first_seen_at,
+    profile_features (the recommender's snapshot as JSON text, None when the event carried none)."""
     end: datetime
 
     def views(self) -> dict[str, pd.DataFrame]:
@@ -46,6 +60,7 @@ class FeatureTables:
             USER_ACTIVITY_VIEW: self.user_activity,
             TIP_STATS_VIEW: self.tip_stats,
             USER_CATEGORY_AFFINITY_VIEW: self.user_category_affinity,
+            USER_TIP_EXPOSURE_VIEW: self.user_tip_exposure,
         }
 
 
@@ -101,6 +116,14 @@ class _Replay:
             "category": category,
             TIMESTAMP: as_of,
             **category_affinity(impressions, positives, done),
+        }
+
+    def ut_row(self, user_id: str, tip_id: str, as_of: datetime) -> dict[str, Any]:
+        return {
+            "user_id": user_id,
+            "tip_id": tip_id,
+            TIMESTAMP: as_of,
+            **user_tip_exposure(self.users[user_id].shown.values(), tip_id, as_of),
         }
 
 
@@ -159,7 +182,9 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
     ua_rows: list[dict[str, Any]] = []
     ts_rows: list[dict[str, Any]] = []
     uc_rows: list[dict[str, Any]] = []
+    ut_rows: list[dict[str, Any]] = []
     imp_rows: list[dict[str, Any]] = []
+    has_profile = "profile_features" in ordered.columns
     rows: Iterable[Any] = ordered.itertuples(index=False)
     for r in rows:
         at: datetime = r.occurred_at.to_pydatetime()
@@ -179,6 +204,7 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
             ua_rows.append(rp.user_row(r.user_id, at))
             ts_rows.append(rp.tip_row(r.tip_id, at))
             uc_rows.append(rp.uc_row(r.user_id, cat, at, category_completions(u.tasks.values(), at)))
+            ut_rows.append(rp.ut_row(r.user_id, r.tip_id, at))
             imp_rows.append(
                 {
                     "request_id": r.request_id,
@@ -189,6 +215,7 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
                     "platform": r.platform if isinstance(r.platform, str) else u.platform,
                     "tz_offset_minutes": u.tz_offset,
                     "first_seen_at": u.first_seen,
+                    "profile_features": r.profile_features if has_profile and _present(r.profile_features) else None,
                 }
             )
             key = (r.request_id, r.tip_id)
@@ -219,10 +246,13 @@ def build_feature_tables(events: pd.DataFrame) -> FeatureTables:
         completions = category_completions(u.tasks.values(), end)
         uc_rows.extend(rp.uc_row(user_id, cat, end, completions) for cat in pairs.get(user_id, []))
     ts_rows.extend(rp.tip_row(tip_id, end) for tip_id in rp.tip_counts)
+    for user_id, u in rp.users.items():
+        ut_rows.extend(rp.ut_row(user_id, tip_id, end) for tip_id in sorted({s.tip_id for s in u.shown.values()}))
     return FeatureTables(
         user_activity=_frame(ua_rows, ["user_id"]),
         tip_stats=_frame(ts_rows, ["tip_id"]),
         user_category_affinity=_frame(uc_rows, ["user_id", "category"]),
+        user_tip_exposure=_frame(ut_rows, ["user_id", "tip_id"]),
         impressions=pd.DataFrame(imp_rows),
         end=end,
     )

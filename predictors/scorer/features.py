@@ -28,6 +28,7 @@ so a failure here is the store's, and scoring with made-up features would be sil
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any, Final, Literal
@@ -35,7 +36,7 @@ from typing import Any, Final, Literal
 import numpy as np
 
 from contracts.profile import PROFILE_FEATURES, ProfileFeatures
-from feature_repo.names import FEATURE_SERVICE, TIP_STATS_VIEW
+from feature_repo.names import FEATURE_SERVICE, REQUEST_TIME_FIELD, TIP_STATS_VIEW
 from predictors.scorer.errors import FeatureStoreUnavailableError
 from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.model_store import Matrix
@@ -44,7 +45,8 @@ CATEGORY_VIEW: Final = TIP_STATS_VIEW
 CATEGORY_FEATURE: Final = "tip_category"
 CATEGORY_REF: Final = f"{CATEGORY_VIEW}:{CATEGORY_FEATURE}"
 PROBE_ENTITY: Final = {"tip_id": "__readiness_probe__"}
-PROFILE_NAMES: Final = tuple(f.name for f in PROFILE_FEATURES)
+REQUEST_NAMES: Final = (*(f.name for f in PROFILE_FEATURES), REQUEST_TIME_FIELD)
+"""The on-demand view's request data: the recommender's profile features and the request time."""
 
 Transform = Literal["in_process", "feast"]
 
@@ -150,10 +152,13 @@ class FeastFeatureSource:
             known.update(fetched)
         return [known.get(t, "") for t in tip_ids]
 
-    def rows(self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None) -> Matrix:
-        """One row per tip, columns in ``model_features`` order."""
+    def rows(
+        self, user_id: str, tip_ids: Sequence[str], profile: ProfileFeatures | None, at: float | None = None
+    ) -> Matrix:
+        """One row per tip, columns in ``model_features`` order; ``at`` is the request time (default: now)."""
         service, views = self._resolve()
-        sent = profile.model_dump() if profile is not None else {}
+        sent: dict[str, Any] = profile.model_dump() if profile is not None else {}
+        sent[REQUEST_TIME_FIELD] = time.time() if at is None else at
         n = len(tip_ids)
         if self._transform == "feast":
             return self._rows_by_feast(service, user_id, tip_ids, sent)
@@ -167,7 +172,7 @@ class FeastFeatureSource:
                 columns[f] = [by_key[k].get(f) for k in per_row]
             if view.name == CATEGORY_VIEW:
                 keys["category"] = [c if isinstance(c, str) else "" for c in columns[CATEGORY_FEATURE]]
-        for name in PROFILE_NAMES:
+        for name in REQUEST_NAMES:
             columns[name] = [sent.get(name)] * n
         inputs = self._batch(columns)
         return np.array([inputs[f] for f in self._features], dtype=np.float64).T.reshape(n, len(self._features))
@@ -209,7 +214,7 @@ class FeastFeatureSource:
     def _rows_by_feast(self, service: Any, user_id: str, tip_ids: Sequence[str], sent: dict[str, Any]) -> Matrix:
         n = len(tip_ids)
         cats = self.categories(tip_ids)
-        base = {name: sent.get(name) for name in PROFILE_NAMES}
+        base = {name: sent.get(name) for name in REQUEST_NAMES}
         entity_rows = [
             {"user_id": user_id, "tip_id": t, "category": c, **base} for t, c in zip(tip_ids, cats, strict=True)
         ]

@@ -53,6 +53,10 @@ def simulate(
     ] = None,
     gzip_events: Annotated[bool, typer.Option("--gzip", help="Write events.jsonl.gz instead.")] = False,
     publish: Annotated[bool, typer.Option("--publish", help="Publish every event to JetStream.")] = False,
+    no_effects: Annotated[
+        bool,
+        typer.Option("--no-effects", help="Fatigue, repeat decay, task-state and per-platform prompt effects off."),
+    ] = False,
     nats_url: Annotated[
         str, typer.Option("--nats-url", envvar="TIPSML_NATS_URL", help="NATS server to publish to.")
     ] = DEFAULT_NATS_URL,
@@ -71,8 +75,10 @@ def simulate(
     - a reaction (tip_reaction) a few minutes later.
 
     [bold]Oracle[/bold]: P(liked or acted) = sigmoid(bias + tip quality + affinity\\[user, tip category]
-    + hour match + prompt-version effect (v2 +0.3) + completion-propensity term);
-    otherwise dismissed, snoozed or no reaction.
+    + hour match + prompt-version effect (v2 +0.3) + completion-propensity term
+    + fatigue (tips in the last 24 h) + repeat decay (same tip seen before, wearing off)
+    + state interaction (open tasks in the tip's category due soon) + a prompt effect per platform);
+    otherwise dismissed, snoozed or no reaction. --no-effects switches the last four off.
 
     [bold]Ground truth[/bold] from Python: [cyan]tipsml.simulate.simulate(users, days, seed)[/cyan] returns a
     Simulation with users, tips, truth() (one row per impression with p_positive), oracle_probability()
@@ -81,6 +87,7 @@ def simulate(
     Same seed and options give byte-identical output. Without --out or --publish only counts are shown.
     """
     from tipsml.simulate.errors import PublishError
+    from tipsml.simulate.model import ModelParams
     from tipsml.simulate.publish import publish_events
     from tipsml.simulate.truth import simulate as run_simulation
     from tipsml.simulate.writer import write_run
@@ -89,7 +96,8 @@ def simulate(
     start_at = _parse_start(start)
     with _progress(console) as progress:
         task = progress.add_task(f"simulating {users} users x {days} days (seed {seed})", total=2)
-        sim = run_simulation(users=users, days=days, seed=seed, start=start_at)
+        params = ModelParams().without_new_effects() if no_effects else ModelParams()
+        sim = run_simulation(users=users, days=days, seed=seed, start=start_at, params=params)
         progress.advance(task)
         events = sim.events
         progress.advance(task)

@@ -20,12 +20,20 @@ The generative model (parameters in :class:`~tipsml.simulate.model.ModelParams`)
   probability the logging policy had of this action; ``model_version`` is ``sim-logging-v0``.
 * **Reactions**: positive (``liked`` 60 % / ``acted`` 40 %) with the oracle probability::
 
-      p = sigmoid(bias + quality[tip] + affinity[user, category(tip)]
+      p = sigmoid(bias + quality[tip] + affinity[user, category(tip)] * (1 + state_gain * pressing)
+                  + state_weight * pressing                         (open work in the tip's category due soon)
                   + hour_weight * (hour_match(local hour, preferred hour) - 0.5)
                   + prompt_effect[prompt_version]   (v1: 0, v2: +0.3, catalogue: 0)
-                  + completion_weight * (completion_propensity - 0.5))
+                  + prompt_segment_effect[prompt_version][platform]  (v2 on web -0.8, desktop -0.9)
+                  + completion_weight * (completion_propensity - 0.5)
+                  - fatigue_weight * (1 - exp(-tips in the last 24 h / fatigue_scale))
+                  - repeat_weight * [tip seen before] * exp(-hours since / repeat_tau_hours))
 
   otherwise ``dismissed`` (45 %), ``snoozed`` (15 %) or no reaction, a few minutes after the impression.
+  The four effects (fatigue, repeat decay, state interaction, heterogeneous prompt effect) are documented
+  and sourced in :mod:`tipsml.simulate.model`; ``ModelParams().without_new_effects()`` switches them off.
+* **Profile features**: every ``tip_shown`` carries the ``profile_features`` the simulated recommender sent
+  with the scoring call (``tenure_days``, ``notifications_enabled``, ``tip_volume_7d``).
 
 Ground truth from Python::
 

@@ -14,16 +14,20 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from tipsml.simulate.effects import impression_state, recent_count
 from tipsml.simulate.model import (
     CATEGORIES,
+    PLATFORMS,
     PROMPT_VERSIONS,
     TITLES,
     FloatArray,
+    ImpressionState,
     IntArray,
     ModelParams,
     draw_tips,
     draw_users,
     oracle_logit,
+    prompt_effects,
     sigmoid,
 )
 
@@ -85,6 +89,10 @@ class Impressions:
     reaction: IntArray
     """0 liked, 1 acted, 2 dismissed, 3 snoozed, -1 no reaction."""
     reaction_t: IntArray
+    state: ImpressionState
+    """The history each was shown in (what the fatigue, repeat and task-state terms read)."""
+    tips_7d: IntArray
+    """Tips shown to the user in the 7 days before: the recommender's ``tip_volume_7d``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +106,8 @@ class Drawn:
     tasks: TaskStates
     completions: Completions
     impressions: Impressions
+    start_s: int = 0
+    """Epoch second the window starts at (signup days count from it)."""
 
 
 FLAT_TITLES: tuple[str, ...] = tuple(t for c in CATEGORIES for t in TITLES[c])
@@ -183,8 +193,24 @@ def _draw_tasks(
     return states, completions
 
 
+TaskArrays = tuple[IntArray, IntArray, IntArray, IntArray, IntArray]
+
+
+def _task_arrays(tasks: TaskStates, completions: Completions) -> TaskArrays:
+    """(user, category, created, closed, due) per task; ``closed`` is far in the future for an undone task."""
+    created = tasks.status == 0  # one creation row per task, in task order
+    closed = np.full(int(created.sum()), np.iinfo(np.int64).max // 2, dtype=np.int64)
+    closed[completions.task] = completions.t
+    return tasks.user[created], tasks.category[created], tasks.t[created], closed, tasks.due[created]
+
+
 def _draw_impressions(
-    rng: np.random.Generator, users: pd.DataFrame, tips: pd.DataFrame, opens: Opens, p: ModelParams
+    rng: np.random.Generator,
+    users: pd.DataFrame,
+    tips: pd.DataFrame,
+    opens: Opens,
+    p: ModelParams,
+    task_arrays: TaskArrays,
 ) -> Impressions:
     shown = rng.random(len(opens.user)) < p.tip_per_open
     user = opens.user[shown]
@@ -205,12 +231,18 @@ def _draw_impressions(
     prompt_prop = np.where(generated, p.generated_share * pw[pv], 1.0 - p.generated_share)
     tz = users["tz_offset_minutes"].to_numpy()[user]
     hours = local_hours(t, tz)
-    effects = np.array([p.prompt_effect.get(v, 0.0) for v in PROMPT_VERSIONS] + [0.0])[prompt]
-    cat_idx = tips["category"].map({c.value: j for j, c in enumerate(CATEGORIES)}).to_numpy(dtype=np.int64)
+    platform_idx = pd.Index([pl.value for pl in PLATFORMS]).get_indexer(pd.Index(users["platform"]))
+    versions = np.array(list(PROMPT_VERSIONS) + [None], dtype=object)
+    # one prompt effect per (version or none, platform): a table, so no Python loop over impressions
+    table = np.stack([prompt_effects([v] * len(PLATFORMS), p, [pl.value for pl in PLATFORMS]) for v in versions])
+    effects = table[prompt, platform_idx[user]]
+    cat_idx = np.asarray(tips["category"].map({c.value: j for j, c in enumerate(CATEGORIES)}), dtype=np.int64)
     affinity = users[[f"affinity_{c.value}" for c in CATEGORIES]].to_numpy()
+    state = impression_state(user, tip, cat_idx[tip], t, len(tips), task_arrays, len(CATEGORIES))
     logit = oracle_logit(
         tips["quality"].to_numpy()[tip], affinity[user, cat_idx[tip]], hours,
         users["preferred_hour"].to_numpy()[user], users["completion_propensity"].to_numpy()[user], effects, p,
+        state,
     )
     prob = sigmoid(logit)
     u = rng.random(m)
@@ -223,7 +255,7 @@ def _draw_impressions(
     return Impressions(
         user=user, t=t, tip=tip, prompt=prompt, propensity=tip_prop * prompt_prop, tip_propensity=tip_prop,
         prompt_propensity=prompt_prop, local_hour=hours, p_positive=prob, reaction=reaction,
-        reaction_t=t + delay,
+        reaction_t=t + delay, state=state, tips_7d=recent_count(user, t, 7 * DAY),
     )
 
 
@@ -236,6 +268,8 @@ def draw(seed: int, n_users: int, days: int, start: datetime, params: ModelParam
     tips = draw_tips(rng, params)
     opens = _draw_opens(rng, users, days, start_s, params)
     tasks, completions = _draw_tasks(rng, users, opens, end_s, params)
-    impressions = _draw_impressions(rng, users, tips, opens, params)
+    impressions = _draw_impressions(rng, users, tips, opens, params, _task_arrays(tasks, completions))
+    # Drawn from a generator of its own, so the draws above stay what they were before this trait existed.
+    users["notifications_enabled"] = np.random.default_rng([seed, 1]).random(n_users) < params.notifications_on_share
     return Drawn(tag=run_tag(seed, n_users, days, start), users=users, tips=tips, opens=opens, tasks=tasks,
-                 completions=completions, impressions=impressions)
+                 completions=completions, impressions=impressions, start_s=start_s)

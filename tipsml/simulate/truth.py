@@ -20,6 +20,7 @@ from tipsml.simulate.model import (
     LOGGING_MODEL_VERSION,
     PROMPT_VERSIONS,
     FloatArray,
+    ImpressionState,
     ModelParams,
     default_start,
     oracle_logit,
@@ -73,7 +74,9 @@ class Simulation:
     def truth(self) -> pd.DataFrame:
         """One row per impression: what was shown, under which propensities, and the oracle ``p_positive``.
 
-        ``reaction`` is empty when the user did not react; ``positive`` is 1 for liked/acted.
+        ``reaction`` is empty when the user did not react; ``positive`` is 1 for liked/acted. The state the
+        impression was shown in (``recent_tips_24h``, ``times_seen_30d``, ``hours_since_seen``,
+        ``due_tasks_in_category``) is what :meth:`oracle_probability` needs to reproduce ``p_positive``.
         """
         im = self.drawn.impressions
         n = len(im.user)
@@ -91,6 +94,10 @@ class Simulation:
                 "propensity": im.propensity,
                 "tip_propensity": im.tip_propensity,
                 "prompt_propensity": im.prompt_propensity,
+                "recent_tips_24h": im.state.recent,
+                "times_seen_30d": im.state.seen,
+                "hours_since_seen": im.state.hours_since,
+                "due_tasks_in_category": im.state.due,
                 "p_positive": im.p_positive,
                 "reaction": _REACTION_NAMES[im.reaction],
                 "positive": (im.reaction >= 0) & (im.reaction <= 1),
@@ -103,8 +110,9 @@ class Simulation:
         tip_ids: Ids,
         hours: Hours,
         prompt_versions: PromptVersions | None = None,
+        state: ImpressionState | pd.DataFrame | None = None,
     ) -> FloatArray:
-        """P(positive reaction) of each (user, tip, local hour, prompt version); vectorised.
+        """P(positive reaction) of each (user, tip, local hour, prompt version, state); vectorised.
 
         Args:
             user_ids: ids from :attr:`users`.
@@ -112,6 +120,8 @@ class Simulation:
             hours: the user's LOCAL hour of day (0-24, fractional) when the tip is shown.
             prompt_versions: ``"v1"``/``"v2"`` for a generated tip, ``None`` for a catalogue tip
                 (the default).
+            state: the history each is shown in: an :class:`ImpressionState` or rows of :meth:`truth`
+                (its state columns); ``None`` is a fresh context (nothing shown before, no task pressing).
         """
         u = self._index(self.users["user_id"], user_ids, "user_id")
         t = self._index(self.tips["tip_id"], tip_ids, "tip_id")
@@ -119,10 +129,17 @@ class Simulation:
         pvs = list(prompt_versions) if prompt_versions is not None else [None] * len(u)
         cat = self._tip_category_index()[t]
         affinity = self.users[[f"affinity_{c.value}" for c in CATEGORIES]].to_numpy()
+        if isinstance(state, pd.DataFrame):
+            state = ImpressionState(
+                recent=state["recent_tips_24h"].to_numpy(np.int64), seen=state["times_seen_30d"].to_numpy(np.int64),
+                hours_since=state["hours_since_seen"].to_numpy(np.float64),
+                due=state["due_tasks_in_category"].to_numpy(np.int64),
+            )
         logit = oracle_logit(
             self.tips["quality"].to_numpy()[t], affinity[u, cat], h,
             self.users["preferred_hour"].to_numpy()[u], self.users["completion_propensity"].to_numpy()[u],
-            prompt_effects(pvs, self.params), self.params,
+            prompt_effects(pvs, self.params, self.users["platform"].to_numpy()[u]), self.params,
+            state if state is not None else ImpressionState.empty(len(u)),
         )
         return sigmoid(logit)
 
@@ -131,6 +148,7 @@ class Simulation:
         user_ids: Ids,
         tip_ids: Ids,
         hours: Hours,
+        state: ImpressionState | pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         """Oracle reward probability of every prompt version per context: one column per version.
 
@@ -138,7 +156,7 @@ class Simulation:
         """
         n = len(user_ids)
         return pd.DataFrame(
-            {v: self.oracle_probability(user_ids, tip_ids, hours, [v] * n) for v in PROMPT_VERSIONS}
+            {v: self.oracle_probability(user_ids, tip_ids, hours, [v] * n, state) for v in PROMPT_VERSIONS}
         )
 
     def manifest(self) -> dict[str, object]:

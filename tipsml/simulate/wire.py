@@ -65,6 +65,23 @@ def _opt(values: list[str], mask: npt.NDArray[np.bool_]) -> list[str]:
     return [f'"{v}"' if m else "null" for v, m in zip(values, mask.tolist(), strict=True)]
 
 
+def profile_snapshots(d: Drawn) -> list[str]:
+    """The ``profile_features`` the recommender sends with each impression's scoring call, as JSON objects.
+
+    The simulated recommender computes what it can from its own records: account age (``tenure_days``),
+    whether push notifications are on, and how many tips it showed the user in the 7 days before. It leaves
+    the rest out, as a recommender may; the scorer fills those from our feature values.
+    """
+    im = d.impressions
+    signup_s = d.start_s + d.users["signup_day"].to_numpy()[im.user] * 86_400
+    tenure = np.maximum(0, (im.t - signup_s) // 86_400).tolist()
+    notify = d.users["notifications_enabled"].to_numpy()[im.user].tolist()
+    return [
+        f'{{"tenure_days":{te},"notifications_enabled":{"true" if on else "false"},"tip_volume_7d":{v}}}'
+        for te, on, v in zip(tenure, notify, im.tips_7d.tolist(), strict=True)
+    ]
+
+
 def build_event_log(d: Drawn) -> EventLog:
     """Format every drawn event and sort them by (time, type, index)."""
     tag = d.tag
@@ -109,10 +126,10 @@ def build_event_log(d: Drawn) -> EventLog:
         f'{{"event_id":"{tag}.sh{i}","type":"tip_shown","occurred_at":"{ts}","user_id":"{uids[u]}",'
         f'"schema_version":1,"request_id":"{tag}.r{i}","tip_id":"{tip_ids[tp]}","category":"{tip_cats[tp]}",'
         f'"model_version":"{LOGGING_MODEL_VERSION}","prompt_version":{pvs[pv]},"propensity":{pr!r},'
-        f'"position":0,"platform":"{platforms[u]}"}}'
-        for i, (u, ts, tp, pv, pr) in enumerate(zip(
+        f'"position":0,"platform":"{platforms[u]}","profile_features":{profile}}}'
+        for i, (u, ts, tp, pv, pr, profile) in enumerate(zip(
             im.user.tolist(), iso(im.t), im.tip.tolist(), im.prompt.tolist(), im.propensity.tolist(),
-            strict=True))
+            profile_snapshots(d), strict=True))
     ]
     reacted = np.flatnonzero(im.reaction >= 0)
     reactions = [

@@ -35,6 +35,8 @@ PUSHES = [
                 "user_open_tasks": [1, 0, 7],
                 "user_completed_7d": [0, 4, 2],
                 "user_category_tasks_30d": ['{"work":2}', "{}", None],
+                "user_tips_24h": [1, 0, 4],
+                "user_category_due": ['{"work":1}', "{}", None],
                 "event_timestamp": [TS] * 3,
             }
         ),
@@ -90,7 +92,21 @@ PUSHES = [
                 "user_open_tasks": [0],
                 "user_completed_7d": [1],
                 "user_category_tasks_30d": ['{"home":1,"work":2}'],
+                "user_tips_24h": [2],
+                "user_category_due": [None],
                 "event_timestamp": [LATER],
+            }
+        ),
+    ),
+    (
+        "user_tip_exposure_push",
+        pd.DataFrame(
+            {
+                "user_id": ["u1", "u1", "u2"],
+                "tip_id": ["t1", "t2", "t1"],
+                "ut_shown_30d": [2, 1, 0],
+                "ut_last_shown_at": [TS.timestamp() - 3600, TS.timestamp() - 7200, None],
+                "event_timestamp": [TS] * 3,
             }
         ),
     ),
@@ -100,6 +116,7 @@ READS = {
     "tip_stats": [{"tip_id": t} for t in ("t1", "t2", "nope")],
     "user_category_affinity": [{"user_id": "u1", "category": c} for c in ("home", "work", "health")],
     "user_tasks": [{"user_id": u} for u in ("u1", "u2")],
+    "user_tip_exposure": [{"user_id": u, "tip_id": t} for u, t in (("u1", "t1"), ("u1", "t2"), ("u2", "t1"))],
 }
 
 
@@ -141,7 +158,7 @@ def test_batched_store_writes_the_rows_and_values_of_the_stock_store(tmp_path: P
 
     rows = table_rows(batched)
     assert rows == table_rows(stock)
-    assert len(rows["user_activity"]) == 3 * 8 and len(rows["user_category_affinity"]) == 2 * 4
+    assert len(rows["user_activity"]) == 3 * 10 and len(rows["user_category_affinity"]) == 2 * 4
     got = online_values(batched)
     assert got == online_values(stock)
     assert got["user_activity"]["user_preferred_hour"] == [10, None, 23, None]

@@ -13,8 +13,10 @@ import pytest
 
 from contracts.enums import Platform, Reaction, TaskCategory, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown, dump_event
+from contracts.profile import ProfileFeatures
 from feature_repo.config import feature_table_path
 from feature_repo.features import MODEL_FEATURES, PRIOR_LIKE_RATE, category_task_lift
+from feature_repo.features.scoring import NEVER_SHOWN_HOURS
 from pipelines.steps import feature_store
 from pipelines.steps.events import load_events
 from pipelines.steps.feature_tables import build_feature_tables
@@ -32,13 +34,17 @@ def _write_log(path: Path, events: list[EventBase]) -> Path:
 
 
 def _story() -> list[EventBase]:
-    """u1 sees t1 (liked a minute later), completes work tasks, then sees t1 again an hour later."""
+    """u1 sees t1 (liked a minute later), completes work tasks, then sees t1 again an hour later.
+
+    Before the second impression u1 also opens a work task due an hour after it; just after it, another one.
+    The second impression carries the recommender's profile snapshot (tenure 5 days), the first none.
+    """
     n = iter(range(1000))
 
     def eid() -> str:
         return f"e{next(n)}"
 
-    def shown(at: datetime, req: str, user: str = "u1") -> TipShown:
+    def shown(at: datetime, req: str, user: str = "u1", profile: ProfileFeatures | None = None) -> TipShown:
         return TipShown(
             event_id=eid(),
             occurred_at=at,
@@ -48,6 +54,18 @@ def _story() -> list[EventBase]:
             category=TaskCategory.WORK,
             model_version="m0",
             platform=Platform.IOS,
+            profile_features=profile,
+        )
+
+    def due_task(at: datetime, task_id: str) -> TaskSynced:
+        return TaskSynced(
+            event_id=eid(),
+            occurred_at=at,
+            user_id="u1",
+            task_id=task_id,
+            status=TaskStatus.OPEN,
+            category=TaskCategory.WORK,
+            due_at=T0 + timedelta(hours=2),
         )
 
     def liked(at: datetime, req: str, user: str = "u1") -> TipReaction:
@@ -79,7 +97,9 @@ def _story() -> list[EventBase]:
             task_id="k1",
             category=TaskCategory.WORK,
         ),
-        shown(T0 + timedelta(hours=1), "r2"),
+        due_task(late + timedelta(minutes=10), "k2"),
+        shown(T0 + timedelta(hours=1), "r2", profile=ProfileFeatures(tenure_days=5, notifications_enabled=True)),
+        due_task(T0 + timedelta(hours=1, seconds=30), "k3"),
         liked(T0 + timedelta(hours=1, minutes=1), "r2"),
         AppOpened(event_id=eid(), occurred_at=T0 + timedelta(days=2), user_id="u1", platform=Platform.IOS),
     ]
@@ -113,9 +133,17 @@ def test_reactions_and_tasks_after_an_impression_do_not_reach_its_row(
     assert second["tip_impressions_log"] == pytest.approx(np.log1p(2))
     assert second["like_rate"] == 1.0
     assert second["completed_7d"] == 1.0 and second["category_completions_30d"] == 1.0
-    assert second["tasks_30d"] == 1.0
-    assert second["category_task_lift"] == pytest.approx(category_task_lift({"work": 1}, "work"))
+    assert second["tasks_30d"] == 2.0
+    assert second["category_task_lift"] == pytest.approx(category_task_lift({"work": 2}, "work"))
     assert second["affinity"] == pytest.approx((1 + PRIOR_LIKE_RATE * 10) / 11)
+    # the new inputs: nothing before r1; r2 sees r1 (an hour ago) and k2 (due in an hour), not k3 after it
+    assert (first["tips_24h"], first["tip_seen_30d"], first["category_due_tasks"]) == (0.0, 0.0, 0.0)
+    assert first["tip_hours_since"] == NEVER_SHOWN_HOURS
+    assert (second["tips_24h"], second["tip_seen_30d"], second["category_due_tasks"]) == (1.0, 1.0, 1.0)
+    assert second["tip_hours_since"] == pytest.approx(1.0)
+    # the profile snapshot reaches only the impression that carried it
+    assert (first["tenure"], first["notifications_on"]) == (0.0, 0.0)
+    assert (second["tenure"], second["notifications_on"]) == (5.0, 1.0)
 
 
 @pytest.mark.parametrize("engine", ENGINES)

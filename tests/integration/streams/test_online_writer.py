@@ -28,6 +28,8 @@ FRAMES = {
                 "user_open_tasks": 1,
                 "user_completed_7d": 0,
                 "user_category_tasks_30d": '{"work":1}',
+                "user_tips_24h": 2,
+                "user_category_due": '{"work":1}',
             },
             {
                 "user_id": "u2",
@@ -39,6 +41,8 @@ FRAMES = {
                 "user_open_tasks": 0,
                 "user_completed_7d": 4,
                 "user_category_tasks_30d": "{}",
+                "user_tips_24h": 0,
+                "user_category_due": "{}",
             },
         ]
     ),
@@ -68,15 +72,32 @@ FRAMES = {
     "user_tasks": pd.DataFrame(
         [{"user_id": "u1", "open_tasks_json": '[{"task_id":"a","category":"work"}]', "recent_completed_json": "[]"}]
     ),
+    "user_tip_exposure": pd.DataFrame(
+        [
+            {"user_id": "u1", "tip_id": "t1", "ut_shown_30d": 2, "ut_last_shown_at": 1746000000.5},
+            {"user_id": "u2", "tip_id": "t1", "ut_shown_30d": 0, "ut_last_shown_at": None},
+        ]
+    ),
 }
 REFS = {
     "user_activity": (
         [{"user_id": "u1"}, {"user_id": "u2"}],
-        ["user_preferred_hour", "user_like_rate_30d", "user_completion_rate_30d", "user_completed_7d"],
+        [
+            "user_preferred_hour",
+            "user_like_rate_30d",
+            "user_completion_rate_30d",
+            "user_completed_7d",
+            "user_tips_24h",
+            "user_category_due",
+        ],
     ),
     "tip_stats": ([{"tip_id": "t1"}], ["tip_impressions", "tip_like_rate_smoothed", "tip_category"]),
     "user_category_affinity": ([{"user_id": "u1", "category": "home"}], ["uc_affinity", "uc_completions_30d"]),
     "user_tasks": ([{"user_id": "u1"}], ["open_tasks_json", "recent_completed_json"]),
+    "user_tip_exposure": (
+        [{"user_id": "u1", "tip_id": "t1"}, {"user_id": "u2", "tip_id": "t1"}],
+        ["ut_shown_30d", "ut_last_shown_at"],
+    ),
 }
 
 
@@ -93,10 +114,12 @@ def test_direct_write_equals_feast_push(tmp_path: Path) -> None:
     apply_definitions(direct)
     apply_definitions(pushed)
     rows = {view: df.to_dict("records") for view, df in FRAMES.items()}
-    assert OnlineWriter(direct).write(rows, TS.to_pydatetime()) == 5
+    assert OnlineWriter(direct).write(rows, TS.to_pydatetime()) == 7
     for view, df in feature_frames(rows, TS.to_pydatetime()).items():
         pushed.push(PUSH_SOURCES[view], df, to=PushMode.ONLINE)
     got = read_all(direct)
     assert got == read_all(pushed)
     assert got["user_activity"]["user_preferred_hour"] == [9, None]
     assert got["user_category_affinity"]["uc_affinity"] == [0.21]
+    assert got["user_tip_exposure"]["ut_shown_30d"] == [2, 0]
+    assert got["user_tip_exposure"]["ut_last_shown_at"] == [1746000000.5, None]

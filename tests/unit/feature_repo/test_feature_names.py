@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from contracts.enums import TaskCategory
 from feature_repo import definitions
-from feature_repo.features import category_affinity, task_views, tip_stats, user_activity
+from feature_repo.features import category_affinity, task_views, tip_stats, user_activity, user_tip_exposure
 from feature_repo.names import (
     AFFINITY_FEATURES,
     FEATURE_SERVICE,
@@ -15,6 +15,7 @@ from feature_repo.names import (
     TIP_STATS_FEATURES,
     USER_ACTIVITY_FEATURES,
     USER_TASKS_FEATURES,
+    USER_TIP_EXPOSURE_FEATURES,
     push_source_name,
 )
 
@@ -24,6 +25,7 @@ VIEW_FEATURES = {
     definitions.tip_stats: TIP_STATS_FEATURES,
     definitions.user_category_affinity: AFFINITY_FEATURES,
     definitions.user_tasks: USER_TASKS_FEATURES,
+    definitions.user_tip_exposure: USER_TIP_EXPOSURE_FEATURES,
 }
 
 
@@ -45,3 +47,4 @@ def test_the_feature_functions_fill_exactly_the_declared_names() -> None:
     assert tuple(tip_stats(3, 1, TaskCategory.HEALTH)) == TIP_STATS_FEATURES
     assert tuple(category_affinity(3, 1, 2)) == AFFINITY_FEATURES
     assert tuple(task_views([], NOW)) == USER_TASKS_FEATURES
+    assert tuple(user_tip_exposure([], "t", NOW)) == USER_TIP_EXPOSURE_FEATURES

@@ -125,6 +125,7 @@ def test_user_activity_windows() -> None:
             TaskPriority.LOW,
             NOW - timedelta(days=2),
             NOW - timedelta(days=2),
+            due_at=NOW - timedelta(hours=3),  # overdue: counts as pressing
         ),
         TaskRecord(
             "old",
@@ -164,6 +165,8 @@ def test_user_activity_windows() -> None:
         "user_open_tasks": 1,
         "user_completed_7d": 1,
         "user_category_tasks_30d": '{"work":2}',
+        "user_tips_24h": 1,
+        "user_category_due": '{"work":1}',
     }
     empty = user_activity([], [], [], NOW)
     assert empty["user_completion_rate_30d"] is None and empty["user_preferred_hour"] is None
@@ -295,3 +298,43 @@ def test_replay_matches_the_rules_and_dedupes() -> None:
     f = user_activity(tasks, opens, shown, NOW)
     assert f["user_completion_rate_30d"] == 1.0 and f["user_like_rate_30d"] == 1.0
     assert f["user_active_days_30d"] == 1 and f["user_preferred_hour"] == 12
+
+
+def test_user_tip_exposure_counts_shows_of_that_tip_in_30_days_and_the_latest() -> None:
+    from feature_repo.features import user_tip_exposure
+
+    shown = [
+        ShownTip("x", TaskCategory.WORK, NOW - timedelta(days=1), True),
+        ShownTip("x", TaskCategory.WORK, NOW - timedelta(days=3), False),
+        ShownTip("x", TaskCategory.WORK, NOW - timedelta(days=40), False),
+        ShownTip("y", TaskCategory.WORK, NOW - timedelta(hours=1), False),
+        ShownTip("x", TaskCategory.WORK, NOW + timedelta(hours=1), False),
+    ]
+    assert user_tip_exposure(shown, "x", NOW) == {
+        "ut_shown_30d": 2,
+        "ut_last_shown_at": (NOW - timedelta(days=1)).timestamp(),
+    }
+    assert user_tip_exposure(shown, "z", NOW) == {"ut_shown_30d": 0, "ut_last_shown_at": None}
+
+
+def test_new_scoring_inputs_read_the_request_time_and_the_tips_category() -> None:
+    from feature_repo.features import scoring_inputs
+    from feature_repo.features.scoring import NEVER_SHOWN_HOURS
+
+    t = NOW.timestamp()
+    row = {
+        "tip_category": "work",
+        "user_tips_24h": 3,
+        "ut_shown_30d": 2,
+        "ut_last_shown_at": t - 5 * 3600,
+        "request_time_s": t,
+        "user_category_due": '{"work":2,"home":1}',
+    }
+    got = scoring_inputs(row)
+    assert (got["tips_24h"], got["tip_seen_30d"], got["tip_hours_since"], got["category_due_tasks"]) == (
+        3.0, 2.0, 5.0, 2.0
+    )
+    never = scoring_inputs({"tip_category": "finance", "request_time_s": t})
+    assert never["tip_hours_since"] == NEVER_SHOWN_HOURS and never["category_due_tasks"] == 0.0
+    unknown_time = scoring_inputs({**row, "request_time_s": None})
+    assert unknown_time["tip_hours_since"] == NEVER_SHOWN_HOURS

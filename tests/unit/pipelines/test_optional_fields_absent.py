@@ -32,6 +32,7 @@ FULL: dict[str, dict[str, Any]] = {
     "tip_shown": {
         "request_id": "r-1", "tip_id": "tip-7", "category": "work", "model_version": "3", "prompt_version": "v2",
         "propensity": 0.25, "position": 0, "platform": "web",
+        "profile_features": {"tenure_days": 40, "notifications_enabled": True, "from_a_newer_recommender": 1},
     },
     "tip_reaction": {
         "request_id": "r-1", "tip_id": "tip-7", "reaction": "liked", "model_version": "3", "prompt_version": "v2",

@@ -29,9 +29,39 @@ def test_empirical_positive_rate_matches_mean_oracle_probability(sim: Simulation
 def test_oracle_recomputed_from_truth_columns_equals_drawn_probability(sim: Simulation) -> None:
     truth = sim.truth()
     again = sim.oracle_probability(
-        truth["user_id"], truth["tip_id"], truth["local_hour"], truth["prompt_version"]
+        truth["user_id"], truth["tip_id"], truth["local_hour"], truth["prompt_version"], truth
     )
     np.testing.assert_allclose(again, truth["p_positive"], rtol=1e-12)
+    fresh = sim.oracle_probability(truth["user_id"], truth["tip_id"], truth["local_hour"], truth["prompt_version"])
+    history = (truth["recent_tips_24h"] > 0) | (truth["times_seen_30d"] > 0) | (truth["due_tasks_in_category"] > 0)
+    assert history.mean() > 0.3  # the effects are on by default, and most impressions have some history
+    assert not np.allclose(fresh[history], truth["p_positive"][history])
+
+
+def test_every_new_effect_moves_the_oracle_the_documented_way(sim: Simulation) -> None:
+    from tipsml.simulate.model import ImpressionState
+
+    users, tips, hours = ["u000001"] * 4, ["tip-0001"] * 4, [9.0] * 4
+    z = np.zeros(4, np.int64)
+    base = sim.oracle_probability(users, tips, hours)
+    tired = sim.oracle_probability(users, tips, hours, state=ImpressionState(np.arange(4), z, np.full(4, 720.0), z))
+    assert tired[0] == base[0] and np.all(np.diff(tired) < 0) and tired[3] - tired[2] > tired[2] - tired[1] - 1e-3
+    repeat = ImpressionState(z, np.ones(4, np.int64), np.array([1.0, 24.0, 96.0, 400.0]), z)
+    assert np.all(np.diff(sim.oracle_probability(users, tips, hours, state=repeat)) > 0)  # recovers with time
+    assert sim.oracle_probability(users, tips, hours, state=repeat)[0] < base[0]
+    pressing = ImpressionState(z, z, np.full(4, 720.0), np.arange(4))
+    assert np.all(np.diff(sim.oracle_probability(users, tips, hours, state=pressing)) > 0)
+    off = simulate(users=800, days=6, seed=21, params=sim.params.without_new_effects())
+    np.testing.assert_allclose(off.oracle_probability(users, tips, hours, state=pressing), base, rtol=1e-12)
+
+
+def test_prompt_lift_depends_on_the_platform(sim: Simulation) -> None:
+    by_platform = sim.users.groupby("platform")["user_id"].first()
+    lifts = {}
+    for platform, user in by_platform.items():
+        p = sim.prompt_version_probabilities([user], ["tip-0001"], [9.0]).iloc[0]
+        lifts[platform] = p["v2"] - p["v1"]
+    assert lifts["ios"] > 0 and lifts["android"] > 0 and lifts["web"] < 0 and lifts["desktop"] < 0
 
 
 def test_local_hour_is_derived_from_time_and_user_offset(sim: Simulation) -> None:
@@ -48,8 +78,10 @@ def test_prompt_version_probabilities_give_one_column_per_version(sim: Simulatio
     table = sim.prompt_version_probabilities(users, tips, hours)
     assert list(table.columns) == list(PROMPT_VERSIONS)
     assert ((table > 0) & (table < 1)).all().all()
-    # v2 carries a positive effect in the default model: the oracle prefers it everywhere
-    assert (table["v2"] > table["v1"]).all()
+    # v2 helps on phones and hurts on the web and desktop apps (the heterogeneous prompt effect)
+    phone = sim.users.set_index("user_id").loc[users, "platform"].isin(["ios", "android"]).to_numpy()
+    assert (table["v2"] > table["v1"])[phone].all() and (table["v2"] < table["v1"])[~phone].all()
+    assert 0 < phone.sum() < len(phone)
     np.testing.assert_allclose(table["v1"], sim.oracle_probability(users, tips, hours, ["v1"] * 50))
 
 

@@ -13,7 +13,14 @@ from pydantic import ValidationError
 
 from contracts.events import EventBase, parse_event_obj
 from contracts.validation import FieldError
-from feature_repo.features import ActivityReplay, category_affinity, task_views, tip_stats, user_activity
+from feature_repo.features import (
+    ActivityReplay,
+    category_affinity,
+    task_views,
+    tip_stats,
+    user_activity,
+    user_tip_exposure,
+)
 from streams.consumer import stream_sequence
 from streams.deadletter import (
     DELIVERIES_HEADER,
@@ -59,6 +66,7 @@ def random_events(n: int, seed: int = 3) -> list[EventBase]:
                 "tip_id": f"tip{i % 5}",
                 "category": rng.choice(CATS),
                 "model_version": "1",
+                **({"profile_features": {"tenure_days": i, "from_a_newer_recommender": 1}} if i % 2 else {}),
             },
             "tip_reaction": {
                 "request_id": f"r{(j := rng.randrange(n))}",
@@ -140,8 +148,10 @@ def test_writer_applies_each_event_id_once(tmp_path: Path) -> None:
 
 
 def test_affected_roundtrip_and_push_bookkeeping(tmp_path: Path) -> None:
-    a = Affected({"u1"}, {"u1"}, {"t"}, {("u1", "work")})
+    a = Affected({"u1"}, {"u1"}, {"t"}, {("u1", "work")}, {("u1", "t")})
     assert Affected.from_json(a.to_json()) == a
+    stored_before_user_tips = json.dumps({"users": ["u1"], "task_users": [], "tips": [], "user_categories": []})
+    assert Affected.from_json(stored_before_user_tips) == Affected({"u1"})
     state = StateStore(tmp_path / "s.db")
     state.apply("b1", random_events(5), [], NOW)
     [(batch_id, _, as_of)] = state.unpushed()
@@ -162,8 +172,16 @@ def test_streaming_state_gives_the_batch_replay_values(tmp_path: Path) -> None:
     replay = ActivityReplay()
     replay.apply(events)
     users = {e.user_id for e in events}
-    affected = Affected(users, users, {f"tip{i}" for i in range(5)}, {(u, c) for u in users for c in CATS})
+    tips = {f"tip{i}" for i in range(5)}
+    pairs = {(u, t) for u in users for t in tips}
+    affected = Affected(users, users, tips, {(u, c) for u in users for c in CATS}, pairs)
     frames = feature_rows(state, affected, NOW)
+    assert len(frames["user_tip_exposure"]) == len(pairs)
+    for row in frames["user_tip_exposure"]:
+        _, _, shown = replay.user_records(row["user_id"])
+        want_ut = user_tip_exposure(shown, row["tip_id"], NOW)
+        assert {k: row[k] for k in want_ut} == want_ut
+    assert any(r["ut_shown_30d"] > 0 for r in frames["user_tip_exposure"])
     for row in frames["user_activity"]:
         tasks, opens, shown = replay.user_records(row["user_id"])
         want = user_activity(tasks, opens, shown, NOW)
@@ -185,3 +203,21 @@ def test_streaming_state_gives_the_batch_replay_values(tmp_path: Path) -> None:
         assert row["uc_affinity"] == pytest.approx(
             category_affinity(len(mine), sum(s.positive for s in mine), 0)["uc_affinity"]
         )
+
+
+def test_the_consumer_keeps_the_profile_snapshot_with_the_impression(tmp_path: Path) -> None:
+    """The reward log row of a tip_shown keeps the recommender's known profile values (unknown names dropped)."""
+    from experiments.reward_log import profile_snapshot
+
+    events = random_events(60)
+    state = StateStore(tmp_path / "s.db")
+    state.apply("b1", events, [], NOW)
+    shown = [e for e in events if e.type == "tip_shown"]
+    with_profile = [e for e in shown if getattr(e, "profile_features", None) is not None]
+    assert with_profile and len(with_profile) < len(shown)
+    for e in shown:
+        text = profile_snapshot(state.conn, e.request_id, e.tip_id)  # type: ignore[attr-defined]
+        if e in with_profile:
+            assert json.loads(text or "") == {"tenure_days": int(e.event_id[1:])}
+        else:
+            assert text is None
