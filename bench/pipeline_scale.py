@@ -6,7 +6,7 @@ and the largest sum over the tree. (``RUSAGE_CHILDREN`` would not do: a forked c
 parent's high-water mark.) The baseline, measured in the same run, is one DuckDB scan of the same event
 log: the floor any batch job over it pays.
 
-    .venv/bin/python bench/pipeline_scale.py [--users 6600] [--days 30] [--seed 5]
+    .venv/bin/python bench/pipeline_scale.py [--users 6600] [--days 30] [--seed 5] [--no-effects]
 
 It also prints the held-out comparison (challenger, logistic regression, popularity, oracle) with the
 paired 95 % intervals of the differences, so ``--users 5000`` reproduces the model-quality figures.
@@ -56,18 +56,22 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=6600, help="6,600 users x 30 days is about 1M events")
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument(
+        "--no-effects", action="store_true", help="the simulator's fatigue, repeat, task-state and segment effects off"
+    )
     args = parser.parse_args()
     apply_offline_switches()
 
     from pipelines.local import run_local
     from pipelines.settings import PipelineSettings
     from pipelines.steps.events import load_events
-    from tipsml.simulate import simulate
+    from tipsml.simulate import ModelParams, simulate
     from tipsml.simulate.writer import write_run
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        paths = write_run(simulate(users=args.users, days=args.days, seed=args.seed), root / "sim")
+        params = ModelParams().without_new_effects() if args.no_effects else ModelParams()
+        paths = write_run(simulate(users=args.users, days=args.days, seed=args.seed, params=params), root / "sim")
         t0 = time.perf_counter()
         n_events = len(load_events(paths["events"]))
         scan = time.perf_counter() - t0
@@ -92,7 +96,8 @@ def main() -> None:
         sampler.stop()
         report = run.report()
 
-    print(f"events: {n_events:,} ({args.users:,} users x {args.days} days, seed {args.seed})")
+    effects = "off" if args.no_effects else "on"
+    print(f"events: {n_events:,} ({args.users:,} users x {args.days} days, seed {args.seed}, new effects {effects})")
     print(f"pipeline wall time: {wall:.1f} s (target < 300 s)")
     for task, seconds in took.items():
         print(f"  {task:<16} {seconds:7.1f} s")
