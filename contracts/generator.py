@@ -7,6 +7,7 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.enums import Platform
 from contracts.events import Identifier
 from contracts.profile import ProfileFeatures
 
@@ -29,6 +30,8 @@ class GeneratorInstance(BaseModel):
     prompt_version: PromptVersionName | None = None
     profile_features: ProfileFeatures | None = None
     request_id: Identifier | None = None
+    platform: Platform | None = None
+    """The app the tip will be shown in: a contextual bandit's segment (``segment_by: platform``)."""
 
 
 class GeneratorRequest(BaseModel):

@@ -49,6 +49,31 @@ class BanditAlgorithm(StrEnum):
     UCB1 = "ucb1"
     EPSILON_GREEDY = "epsilon_greedy"
     UNIFORM = "uniform"
+    SEGMENT_THOMPSON = "segment_thompson"
+    """Thompson sampling per user segment (:class:`experiments.bandits.SegmentThompsonSampling`)."""
+
+
+class SegmentBy(StrEnum):
+    """What a contextual policy's segment is: read from the generator request, and from the reward log."""
+
+    PLATFORM = "platform"
+    """The app the tip is shown in (the request's and the ``tip_shown``'s ``platform``)."""
+    TENURE = "tenure"
+    """``new`` below :data:`NEW_USER_DAYS` of tenure, else ``tenured`` (``profile_features.tenure_days``)."""
+
+
+NEW_USER_DAYS = 30
+UNKNOWN_SEGMENT = "unknown"
+"""The segment of a request (or impression) that does not say its platform or tenure."""
+
+
+def segment_of(segment_by: SegmentBy, platform: str | None, tenure_days: int | None) -> str:
+    """The segment of one request or impression; the reward log's SQL buckets by the same rule."""
+    if segment_by is SegmentBy.PLATFORM:
+        return platform or UNKNOWN_SEGMENT
+    if tenure_days is None:
+        return UNKNOWN_SEGMENT
+    return "new" if tenure_days < NEW_USER_DAYS else "tenured"
 
 
 class BanditExperiment(BaseModel):
@@ -64,6 +89,10 @@ class BanditExperiment(BaseModel):
     """Exploration share of epsilon-greedy."""
     prior_alpha: float = Field(default=1.0, gt=0.0)
     prior_beta: float = Field(default=1.0, gt=0.0)
+    segment_by: SegmentBy = SegmentBy.PLATFORM
+    """The context of ``segment_thompson`` (ignored by the context-free algorithms)."""
+    pool_strength: float = Field(default=1e6, ge=0.0)
+    """At most this many pseudo-observations a segment borrows from the others per arm (``segment_thompson``)."""
     refresh_seconds: float = Field(default=30.0, gt=0.0)
     """How often the generator re-reads reward counts from the reward log."""
 

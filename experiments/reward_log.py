@@ -34,6 +34,7 @@ from typing import Final, Literal, TypeVar, overload
 from contracts.enums import Reaction
 from contracts.events import TipReaction, TipShown
 from contracts.rewards import RewardAggregate, RewardRecord
+from experiments.config import NEW_USER_DAYS, UNKNOWN_SEGMENT, SegmentBy
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS reward_log (
@@ -48,6 +49,7 @@ CREATE TABLE IF NOT EXISTS reward_log (
     reaction       TEXT,
     reacted_at     REAL,
     profile_features TEXT,
+    platform       TEXT,
     PRIMARY KEY (request_id, tip_id)
 );
 CREATE INDEX IF NOT EXISTS reward_log_shown_at ON reward_log (shown_at);
@@ -58,12 +60,12 @@ CREATE TABLE IF NOT EXISTS reward_events (event_id TEXT PRIMARY KEY) WITHOUT ROW
 
 _UPSERT_SHOWN: Final = """
 INSERT INTO reward_log (request_id, tip_id, user_id, category, model_version, prompt_version, propensity,
-                        shown_at, profile_features)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        shown_at, profile_features, platform)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (request_id, tip_id) DO UPDATE SET
     user_id = excluded.user_id, category = excluded.category, model_version = excluded.model_version,
     prompt_version = excluded.prompt_version, propensity = excluded.propensity, shown_at = excluded.shown_at,
-    profile_features = excluded.profile_features
+    profile_features = excluded.profile_features, platform = excluded.platform
 """
 
 _UPSERT_REACTION: Final = """
@@ -139,8 +141,9 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     """Create the reward tables if missing, and add columns newer than an existing table (idempotent)."""
     conn.executescript(SCHEMA)
     have = {r[1] for r in conn.execute("PRAGMA table_info(reward_log)")}
-    if "profile_features" not in have:
-        conn.execute("ALTER TABLE reward_log ADD COLUMN profile_features TEXT")
+    for column in ("profile_features", "platform"):
+        if column not in have:
+            conn.execute(f"ALTER TABLE reward_log ADD COLUMN {column} TEXT")
 
 
 def _snapshot_text(ev: TipShown) -> str | None:
@@ -183,7 +186,7 @@ def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReacti
     conn.executemany("INSERT INTO reward_events (event_id) VALUES (?)", [(ev.event_id,) for ev in todo])
     conn.executemany(_UPSERT_SHOWN, [
         (ev.request_id, ev.tip_id, ev.user_id, ev.category.value, ev.model_version, ev.prompt_version,
-         ev.propensity, to_ts(ev.occurred_at), _snapshot_text(ev))
+         ev.propensity, to_ts(ev.occurred_at), _snapshot_text(ev), ev.platform.value if ev.platform else None)
         for ev in todo if isinstance(ev, TipShown)
     ])
     conn.executemany(_UPSERT_REACTION, [
@@ -356,6 +359,31 @@ class RewardLog:
     ) -> list[RewardAggregate]:
         """Aggregates per prompt version (key None = catalogue tips), optionally within one model version."""
         return self.aggregate("prompt_version", since=since, until=until, model_version=model_version)
+
+    def by_segment_and_prompt_version(
+        self, segment_by: SegmentBy, *, since: datetime | None = None
+    ) -> dict[str, list[RewardAggregate]]:
+        """Aggregates per prompt version within each segment (:func:`experiments.config.segment_of`'s rule)."""
+        tenure = "CAST(json_extract(profile_features, '$.tenure_days') AS INTEGER)"
+        segment = {
+            SegmentBy.PLATFORM: f"COALESCE(platform, '{UNKNOWN_SEGMENT}')",
+            SegmentBy.TENURE: f"CASE WHEN {tenure} IS NULL THEN '{UNKNOWN_SEGMENT}'"
+            f" WHEN {tenure} < {NEW_USER_DAYS} THEN 'new' ELSE 'tenured' END",
+        }[segment_by]
+        where, args = _shown_filter(since, None, None, None)
+        sql = (
+            f"SELECT {segment}, prompt_version, COUNT(*), SUM({_POSITIVE_SQL}), SUM(reaction IS NOT NULL),"
+            f" MIN(shown_at), MAX(shown_at) FROM reward_log WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, args).fetchall()
+        out: dict[str, list[RewardAggregate]] = {}
+        for r in rows:
+            out.setdefault(r[0], []).append(
+                RewardAggregate(key=r[1], shown=r[2], positive=r[3] or 0, reacted=r[4] or 0,
+                                first_shown_at=from_ts(r[5]), last_shown_at=from_ts(r[6]))
+            )
+        return out
 
     def by_model_version(
         self, *, since: datetime | None = None, until: datetime | None = None,

@@ -17,6 +17,8 @@ from experiments.ope import FloatArray, IntArray
 
 ContextProbs = Callable[[np.random.Generator], FloatArray]
 """Draws one context and returns the oracle reward probability of every arm in it."""
+SegmentProbs = Callable[[np.random.Generator], tuple[str, FloatArray]]
+"""Draws one context and returns its segment (what a contextual policy sees) and every arm's probability."""
 
 
 def bernoulli_arms(probs: FloatArray) -> ContextProbs:
@@ -41,15 +43,24 @@ class RegretRun:
 
 def run_bandit(policy: BanditPolicy, world: ContextProbs, rounds: int, rng: np.random.Generator) -> RegretRun:
     """Play ``rounds`` rounds: expected regret is the best arm's probability minus the chosen arm's."""
+    return run_segmented(policy, lambda g: ("", world(g)), rounds, rng)
+
+
+def run_segmented(policy: BanditPolicy, world: SegmentProbs, rounds: int, rng: np.random.Generator) -> RegretRun:
+    """Like :func:`run_bandit`, the policy seeing each round's segment (context-free policies ignore it).
+
+    Regret is against the best arm of each context, so a context-free policy pays for every context where
+    the arm best on average is not the best one.
+    """
     regret = np.empty(rounds)
     reward = np.empty(rounds)
     pulls = dict.fromkeys(policy.arms, 0)
     for t in range(rounds):
-        probs = world(rng)
-        arm = policy.choose_arm(rng)
+        segment, probs = world(rng)
+        arm = policy.choose_arm(rng, segment or None)
         i = policy.arms.index(arm)
         r = float(rng.random() < probs[i])
-        policy.update(arm, r)
+        policy.update(arm, r, segment or None)
         regret[t] = probs.max() - probs[i]
         reward[t] = r
         pulls[arm] += 1

@@ -22,10 +22,11 @@ from typing import Protocol
 import numpy as np
 
 from contracts.generator import DEFAULT_PROMPT_VERSION, Selection, SelectionSource
+from contracts.profile import ProfileFeatures
 from contracts.rewards import RewardAggregate
 from experiments.assignment import assign
-from experiments.bandits import ArmCounts, BanditPolicy, make_policy
-from experiments.config import ABExperiment, BanditExperiment, Experiment, ExperimentFile
+from experiments.bandits import ArmCounts, BanditPolicy, SegmentThompsonSampling, make_policy
+from experiments.config import ABExperiment, BanditExperiment, Experiment, ExperimentFile, SegmentBy, segment_of
 from predictors.generator.errors import PromptRegistryError, UnknownPromptVersionError
 from predictors.generator.registry import LoadedPrompt, PromptRegistry
 
@@ -40,6 +41,12 @@ class RewardCounts(Protocol):
 
     def by_prompt_version(self, *, since: datetime | None = None) -> list[RewardAggregate]:
         """Shown and positive counts per prompt version."""
+        ...
+
+    def by_segment_and_prompt_version(
+        self, segment_by: SegmentBy, *, since: datetime | None = None
+    ) -> dict[str, list[RewardAggregate]]:
+        """The same counts within each segment (for a contextual bandit)."""
         ...
 
 
@@ -115,14 +122,20 @@ class Selector:
         self.env_default = env_default
         self.rng = rng or np.random.default_rng()
 
-    def select(self, user_id: str, requested: str | None) -> Selected:
-        """The prompt version for one instance."""
+    def select(
+        self,
+        user_id: str,
+        requested: str | None,
+        platform: str | None = None,
+        profile: ProfileFeatures | None = None,
+    ) -> Selected:
+        """The prompt version for one instance (``platform`` and ``profile`` place it in a bandit's segment)."""
         if requested is not None:
             prompt = self.registry.get(requested)
             if prompt is None:
                 raise UnknownPromptVersionError(requested)
             return Selected(prompt, Selection(source=SelectionSource.REQUEST))
-        chosen = self._from_experiment(user_id)
+        chosen = self._from_experiment(user_id, platform, profile)
         if chosen is not None:
             return chosen
         return self.default()
@@ -140,7 +153,9 @@ class Selector:
                 return Selected(prompt, Selection(source=SelectionSource.DEFAULT))
         raise PromptRegistryError(f"no default prompt version; registry has: {self.registry.versions()}")
 
-    def _from_experiment(self, user_id: str) -> Selected | None:
+    def _from_experiment(
+        self, user_id: str, platform: str | None = None, profile: ProfileFeatures | None = None
+    ) -> Selected | None:
         experiment = self.experiments.active()
         if isinstance(experiment, ABExperiment):
             arms = [a for a in experiment.arms if self.registry.get(a.prompt_version) is not None]
@@ -163,7 +178,8 @@ class Selector:
             if any(self.registry.get(arm) is None for arm in policy.arms):
                 log.warning("bandit %s has arms missing from the registry; skipped", experiment.name)
                 return None
-            choice = policy.choose(self.rng)
+            segment = segment_of(experiment.segment_by, platform, profile.tenure_days if profile else None)
+            choice = policy.choose(self.rng, segment)
             prompt = self.registry.get(choice.arm)
             assert prompt is not None
             return Selected(
@@ -194,6 +210,18 @@ class BanditLearner:
         policy = self.experiments.policy
         if policy is None:
             return False
+        experiment = self.experiments.active()
+        if isinstance(policy, SegmentThompsonSampling) and isinstance(experiment, BanditExperiment):
+            per_segment = await asyncio.to_thread(
+                self.rewards.by_segment_and_prompt_version, experiment.segment_by, since=self.since
+            )
+            policy.set_segment_counts(
+                {
+                    segment: {a.key: ArmCounts(a.shown, a.positive) for a in aggregates if a.key is not None}
+                    for segment, aggregates in per_segment.items()
+                }
+            )
+            return True
         aggregates = await asyncio.to_thread(self.rewards.by_prompt_version, since=self.since)
         policy.set_counts({a.key: ArmCounts(a.shown, a.positive) for a in aggregates if a.key is not None})
         return True

@@ -57,7 +57,8 @@ class GenerationService:
     async def generate(self, instance: GeneratorInstance) -> GeneratorPrediction:
         """One tip for one instance."""
         request_id = instance.request_id or uuid.uuid4().hex
-        selected = self.selector.select(instance.user_id, instance.prompt_version)
+        platform = instance.platform.value if instance.platform is not None else None
+        selected = self.selector.select(instance.user_id, instance.prompt_version, platform, instance.profile_features)
         if selected.selection.source is SelectionSource.EXPERIMENT:
             s = selected.selection
             exposure_log.info(

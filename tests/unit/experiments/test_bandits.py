@@ -74,3 +74,58 @@ def test_make_policy_and_unknown_counts_ignored() -> None:
         policy = make_policy(BanditExperiment(name="b", algorithm=algorithm, arms=["v1", "v2"]))
         policy.set_counts({"gone": ArmCounts(5, 5)})
         assert policy.shown.sum() == 0
+
+
+def _segment_world(heterogeneous: bool):  # type: ignore[no-untyped-def]
+    """Four segments of unequal traffic; v2 is better by 0.05 everywhere, or worse by 0.08 in two of them."""
+    segments, weights = ("ios", "android", "web", "desktop"), np.array([0.4, 0.35, 0.15, 0.1])
+
+    def world(rng: np.random.Generator) -> tuple[str, np.ndarray]:  # type: ignore[type-arg]
+        s = int(rng.choice(4, p=weights))
+        lift = -0.08 if heterogeneous and s >= 2 else 0.05
+        return segments[s], np.array([0.2, 0.2 + lift])
+
+    return world
+
+
+def test_segment_thompson_beats_thompson_when_the_best_version_depends_on_the_segment() -> None:
+    from experiments.bandits import SegmentThompsonSampling
+    from experiments.simulation import run_segmented
+
+    for heterogeneous in (True, False):
+        ts = seg = 0.0
+        for seed in range(3):
+            world = _segment_world(heterogeneous)
+            rng = np.random.default_rng(seed)
+            ts += run_segmented(ThompsonSampling(["v1", "v2"]), world, 6000, rng).cumulative_regret
+            seg += run_segmented(
+                SegmentThompsonSampling(["v1", "v2"]), world, 6000, np.random.default_rng(seed)
+            ).cumulative_regret
+        if heterogeneous:
+            assert seg < 0.5 * ts, (seg, ts)
+        else:
+            assert seg < 1.5 * ts + 10, (seg, ts)  # pools: about context-free Thompson sampling's regret
+
+
+def test_segment_counts_pool_and_propensities_are_per_segment() -> None:
+    from experiments.bandits import SegmentThompsonSampling
+
+    policy = make_policy(
+        BanditExperiment(name="s", algorithm=BanditAlgorithm.SEGMENT_THOMPSON, arms=["v1", "v2"])
+    )
+    assert isinstance(policy, SegmentThompsonSampling)
+    policy.set_segment_counts({
+        "ios": {"v1": ArmCounts(2000, 200), "v2": ArmCounts(2000, 400)},
+        "web": {"v1": ArmCounts(2000, 400), "v2": ArmCounts(2000, 200), "gone": ArmCounts(9, 9)},
+    })
+    assert policy.shown.tolist() == [4000, 4000] and policy.positive.tolist() == [600, 600]
+    rng = np.random.default_rng(0)
+    ios, web = policy.probabilities(rng, "ios"), policy.probabilities(rng, "web")
+    assert ios.sum() == pytest.approx(1.0) and web.sum() == pytest.approx(1.0)
+    assert ios[1] > 0.95 and web[0] > 0.95  # each segment's own best, not the tie of the pooled counts
+    choice = policy.choose(rng, "web")
+    assert choice.arm == "v1" and 0 < choice.propensity <= 1
+    unseen = policy.probabilities(rng, "desktop")  # a new segment starts from the pooled counts
+    assert 0.2 < unseen[0] < 0.8
+    policy.update("v2", 1.0, "desktop")
+    assert policy.segments["desktop"][0].tolist() == [0.0, 1.0]

@@ -168,3 +168,37 @@ def test_survives_reopen_and_concurrent_threads(tmp_path: Path) -> None:
     with RewardLog(path) as again:
         assert len(again.rewards_since(T0)) == 200
         assert again.record([shown(0)]) == 0
+
+
+def test_aggregates_per_segment_follow_the_segment_rule(log: RewardLog) -> None:
+    """Platform and tenure segments, bucketed in SQL exactly as ``segment_of`` places a request."""
+    from contracts.enums import Platform
+    from contracts.profile import ProfileFeatures
+    from experiments.config import SegmentBy, segment_of
+
+    rows = [
+        (1, Platform.IOS, 3, "v1", True),
+        (2, Platform.IOS, 400, "v2", False),
+        (3, Platform.WEB, None, "v2", True),
+        (4, None, 29, "v1", False),
+        (5, Platform.WEB, 30, "v1", True),
+    ]
+    events: list[TipShown | TipReaction] = []
+    for n, platform, tenure, prompt, liked in rows:
+        profile = ProfileFeatures(tenure_days=tenure) if tenure is not None else None
+        events.append(shown(n, prompt=prompt).model_copy(update={"platform": platform, "profile_features": profile}))
+        if liked:
+            events.append(reaction(n, Reaction.LIKED, at=T0))
+    log.record(events)
+    for segment_by in SegmentBy:
+        got = {
+            (seg, a.key): (a.shown, a.positive)
+            for seg, aggs in log.by_segment_and_prompt_version(segment_by).items()
+            for a in aggs
+        }
+        want: dict[tuple[str, str], tuple[int, int]] = {}
+        for _, platform, tenure, prompt, liked in rows:
+            key = (segment_of(segment_by, platform.value if platform else None, tenure), prompt)
+            s, p = want.get(key, (0, 0))
+            want[key] = (s + 1, p + liked)
+        assert got == want, segment_by

@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from contracts.enums import Reaction, TaskCategory
+from contracts.enums import Platform, Reaction, TaskCategory
 from contracts.events import TipReaction, TipShown
 from contracts.generator import SelectionSource
 from experiments.reward_log import RewardLog
@@ -139,3 +139,33 @@ async def test_bandit_learns_from_the_reward_log(
     assert all(p.source is SelectionSource.EXPERIMENT for p in picks)
     assert sum(p.arm == "v2" for p in picks) > 45
     assert all(0.0 < p.propensity <= 1.0 for p in picks)
+
+
+async def test_segment_bandit_learns_each_platform_its_own_best_version(
+    registry: PromptRegistry, tmp_path: Path, write_experiment: Callable[..., Any]
+) -> None:
+    """v2 wins on ios and loses on web in the reward log: the contextual bandit serves each its best version."""
+    experiment = {"kind": "bandit", "name": "seg", "algorithm": "segment_thompson", "arms": ["v1", "v2"]}
+    write_experiment(tmp_path / "exp.json", experiment)
+    selector = make_selector(registry, tmp_path / "exp.json")
+    log = RewardLog(tmp_path / "state.db", synchronous="OFF")
+    now = datetime.now(UTC)
+    events: list[TipShown | TipReaction] = []
+    for i in range(800):
+        version, platform = ("v1" if i % 2 else "v2"), ("ios" if i % 4 < 2 else "web")
+        common: dict[str, Any] = {"user_id": f"u{i}", "request_id": f"r{i}", "tip_id": f"g{i}", "model_version": "gen"}
+        events.append(
+            TipShown(event_id=f"s{i}", occurred_at=now, category=TaskCategory.WORK, prompt_version=version,
+                     propensity=0.5, platform=Platform(platform), **common)
+        )
+        good = (version == "v2") == (platform == "ios")
+        if (good and i % 8 < 6) or (not good and i % 8 == 7):
+            events.append(TipReaction(event_id=f"x{i}", occurred_at=now, reaction=Reaction.LIKED,
+                                      prompt_version=version, **common))
+    log.record(events)
+    assert await BanditLearner(selector.experiments, log).refresh_once()
+    log.close()
+    for platform, best in (("ios", "v2"), ("web", "v1")):
+        picks = [selector.select("u", None, platform=platform).selection for _ in range(40)]
+        assert sum(p.arm == best for p in picks) >= 36, platform
+        assert all(p.source is SelectionSource.EXPERIMENT and 0 < p.propensity <= 1 for p in picks)
