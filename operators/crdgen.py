@@ -162,7 +162,7 @@ def prompt_version_crd() -> dict[str, Any]:
     rules = [{"rule": "self.metadata.name == self.spec.version", "message": "name must equal spec.version"}]
     status = openapi_schema(crds.PromptVersionStatus, keep_defaults=False)
     return _crd(
-        crds.PROMPT_VERSION_KIND, crds.PROMPT_VERSION_PLURAL, ["pv", "pver"], spec, status, columns, rules
+        crds.PROMPT_VERSION_KIND, crds.PROMPT_VERSION_PLURAL, ["pver"], spec, status, columns, rules
     )
 
 

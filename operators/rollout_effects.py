@@ -6,6 +6,11 @@ Canary uses KServe's own mechanism: changing the predictor (our scorer reads ``T
 the split; rollback restores the baseline's settings, which were recorded in annotations on the first
 change, so a restarted operator can still restore them.
 
+KServe's Standard (RawDeployment) mode does not honour ``canaryTrafficPercent``: there is one Deployment per
+component, so changing the predictor rolls every replica to the candidate at once (in KServe v0.20.0 only the
+Knative reconciler reads ``canaryTrafficPercent``). In that mode a canary step is in effect a full rollout
+with analysis after it, until the operator drives KServe's Standard-mode ``spec.canary`` instead.
+
 Shadow: the champion's requests are mirrored to the challenger with KServe's inference logger. The
 champion's ``spec.predictor.logger`` (mode ``all``: request and response CloudEvents) points at a second
 InferenceService, ``<name>-shadow``, running the candidate with ``TIPSML_ROLE=shadow``. The logger is

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (once) what the single-node test cluster runs on and builds its images with, from Debian's
 # packages: containerd, runc, the CNI plugins (bridge, host-local, loopback, portmap), iptables and
-# conntrack for kube-proxy, buildah and mmdebstrap for the images. Needs root on a Debian bookworm machine;
+# conntrack for kube-proxy, buildah and mmdebstrap for the images, and Node.js (the cluster tests' client
+# plays the recommender, whose side is JavaScript). Needs root on a Debian bookworm machine;
 # a second run with everything installed changes nothing and asks no mirror.
 #
 # Usage: bash scripts/node-runtime.sh [--help]
@@ -13,7 +14,7 @@ case "${1:-}" in
         ;;
 esac
 
-packages=(containerd runc containernetworking-plugins iptables conntrack iproute2 kmod buildah mmdebstrap)
+packages=(containerd runc containernetworking-plugins iptables conntrack iproute2 kmod buildah mmdebstrap nodejs)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

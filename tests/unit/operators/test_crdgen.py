@@ -46,7 +46,8 @@ def test_prompt_version_is_immutable_and_named_after_its_version() -> None:
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]
     assert spec["template"]["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
     assert spec["version"]["x-kubernetes-validations"][0]["rule"] == "self == oldSelf"
-    assert crd["spec"]["names"]["shortNames"] == ["pv", "pver"]
+    # Not "pv": kubectl resolves that to PersistentVolumes first and warns on every use.
+    assert crd["spec"]["names"]["shortNames"] == ["pver"]
     assert version["subresources"] == {"status": {}}
     assert [c["name"] for c in version["additionalPrinterColumns"]][:3] == ["Version", "Default", "Phase"]
 

@@ -1,0 +1,344 @@
+"""The whole stack installed by Helm on the real single-node cluster, KServe's controller reconciling it.
+
+One install serves the module (tests run in file order): the CRDs chart, the dependencies chart (NATS, Redis,
+PostgreSQL, MLflow serving artifacts, Prometheus) and the tipsml chart with ``tests/cluster/values/``. A
+``tip-scorer`` trained here by the project's pipeline is registered into the in-cluster MLflow and made
+``@champion`` before the chart goes in, so the scorer Pods load it through MLflow at start. The host reaches
+Services by their cluster IPs (kube-proxy's rules apply to it) and the Pods through ``kubectl port-forward``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
+from contracts.streams import STREAM_SUBJECTS
+from feature_repo.names import USER_ACTIVITY_DTYPES, USER_ACTIVITY_VIEW
+from tests.cluster.stack_support import (
+    REPO,
+    VALUES,
+    cluster_ip,
+    exec_python,
+    get_json,
+    helm,
+    is_ready,
+    pods,
+    port_forward,
+    wait_all_ready,
+)
+from tipsml.cluster.node import NodeCluster
+from tipsml.simulate import simulate
+from tipsml.simulate.publish import publish_events
+from tipsml.simulate.wire import EventLog
+
+NS = "tipsml-stack"
+CONSUMERS = "app.kubernetes.io/component=consumers"
+DURABLE_PREFIX = "tipsml-ingest"
+
+
+@dataclasses.dataclass
+class Stack:
+    """The installed stack: where its services answer and what was put in it."""
+
+    cluster: NodeCluster
+    mlflow: str
+    nats: str
+    champion_version: str
+    users: list[str]
+    timings: dict[str, float]
+
+
+def _run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False, cwd=REPO)
+    assert out.returncode == 0, f"{' '.join(argv[:3])} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out.stdout
+
+
+def _train_and_register(mlflow: str, work: Path) -> str:
+    """Simulate, run the project's training pipeline against the in-cluster MLflow, alias the version champion."""
+    import os
+
+    env = {**os.environ, "TIPSML_MLFLOW_TRACKING_URI": mlflow, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
+    tipsml = str(Path(sys.executable).with_name("tipsml"))
+    _run([tipsml, "simulate", "--users", "120", "--days", "10", "--seed", "3", "--out", str(work / "sim")], env)
+    _run([tipsml, "train", "--event-log", str(work / "sim" / "events.jsonl"), "--state-dir", str(work / "state")],
+         env)  # fmt: skip
+    import mlflow as mlflow_lib
+
+    client = mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow)
+    version = max(client.search_model_versions(f"name='{SCORER_MODEL}'"), key=lambda v: int(v.version))
+    client.set_registered_model_alias(SCORER_MODEL, CHAMPION_ALIAS, version.version)
+    return str(version.version)
+
+
+@pytest.fixture(scope="module")
+def stack(node_cluster: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready."""
+    cluster = node_cluster
+    timings: dict[str, float] = {}
+    cluster.kubectl("create", "namespace", NS)
+    started = time.monotonic()
+    helm(cluster, "upgrade", "--install", "tipsml-crds", str(REPO / "charts" / "tipsml-crds"), "--wait")
+    helm(cluster, "install", "deps", str(REPO / "charts" / "tipsml-dependencies"), "-n", NS,
+         "-f", str(VALUES / "dependencies.yaml"), "--wait", "--timeout", "5m")  # fmt: skip
+    timings["dependencies Ready"] = wait_all_ready(cluster, NS, 300, expect=5) + time.monotonic() - started
+    mlflow = f"http://{cluster_ip(cluster, NS, 'mlflow')}:5000"
+    nats = f"nats://{cluster_ip(cluster, NS, 'nats')}:4222"
+    t0 = time.monotonic()
+    version = _train_and_register(mlflow, tmp_path_factory.mktemp("stack-train"))
+    timings["train and register"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    helm(cluster, "install", "tipsml", str(REPO / "charts" / "tipsml"), "-n", NS, "-f", str(VALUES / "tipsml.yaml"),
+         "--timeout", "10m")  # fmt: skip
+    timings["tipsml chart Ready"] = wait_all_ready(cluster, NS, 420, expect=11) + time.monotonic() - t0
+    sim = simulate(users=60, days=3, seed=11)
+    users = sorted({json.loads(line)["user_id"] for line in sim.events.lines})
+    yield Stack(cluster, mlflow, nats, version, users, timings)
+    cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
+
+
+def test_every_pod_of_the_three_charts_becomes_ready(stack: Stack) -> None:
+    for phase, seconds in stack.timings.items():
+        print(f"{phase}: {seconds:.1f}s")
+    running = pods(stack.cluster, NS)
+    names = sorted(p["metadata"]["name"].rsplit("-", 2)[0] for p in running)
+    print("pods:", ", ".join(names))
+    for component in ("nats", "redis", "postgres", "mlflow", "prometheus", "tip-scorer-predictor",
+                      "tip-generator-predictor", "tipsml-consumers", "tipsml-operator"):  # fmt: skip
+        assert component in names, f"no Pod of {component}: {names}"
+    assert all(is_ready(p) for p in running)
+    for name in ("tip-scorer", "tip-generator"):
+        isvc = get_json(stack.cluster, "inferenceservice", name, "-n", NS)
+        ready = [c for c in isvc["status"]["conditions"] if c["type"] == "Ready"]
+        assert ready and ready[0]["status"] == "True", isvc["status"]
+        # KServe's controller made the Deployment and Service, in Standard mode.
+        assert isvc["status"]["address"]["url"] == f"http://{name}-predictor.{NS}.svc.cluster.local"
+        deployment = get_json(stack.cluster, "deployment", f"{name}-predictor", "-n", NS)
+        assert deployment["metadata"]["ownerReferences"][0]["kind"] == "InferenceService"
+    # The hook Job applied the registry and went away (hook-succeeded).
+    assert not get_json(stack.cluster, "jobs", "-n", NS)["items"]
+
+
+def test_the_scorer_loads_the_champion_through_mlflow(stack: Stack) -> None:
+    with port_forward(stack.cluster, NS, "svc/tip-scorer-predictor", 80) as url:
+        body = {"instances": [{"user_id": stack.users[0], "request_id": "r1",
+                               "candidates": [f"tip-{i:04d}" for i in range(1, 21)]}]}  # fmt: skip
+        answer = httpx.post(f"{url}/v1/models/tip-scorer:predict", json=body, timeout=30).json()
+    assert answer["predictions"][0]["model_version"] == stack.champion_version
+    env = get_json(stack.cluster, "deployment", "tip-scorer-predictor", "-n", NS)
+    container = env["spec"]["template"]["spec"]["containers"][0]
+    uri = next(e["value"] for e in container["env"] if e["name"] == "TIPSML_MODEL_URI")
+    assert uri == f"models:/{SCORER_MODEL}@{CHAMPION_ALIAS}"
+
+
+def _nats_counts(url: str) -> dict[str, int]:
+    """Messages per stream, and what each durable consumer still has to do."""
+    import nats
+
+    async def read() -> dict[str, int]:
+        nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+        try:
+            js = nc.jetstream()
+            out: dict[str, int] = {}
+            for stream in STREAM_SUBJECTS:
+                out[stream] = int((await js.stream_info(stream)).state.messages)
+                if stream != "DEADLETTER":
+                    info = await js.consumer_info(stream, f"{DURABLE_PREFIX}-{stream.lower()}")
+                    out[f"{stream} pending"] = int(info.num_pending) + int(info.num_ack_pending)
+            return out
+        finally:
+            await nc.drain()
+
+    return asyncio.run(read())
+
+
+def _wait_consumed(url: str, timeout: float = 240) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            counts = _nats_counts(url)
+        except Exception:  # noqa: BLE001 - the consumers may be restarting; NATS itself stays up
+            counts = {}
+        if counts and not any(v for k, v in counts.items() if k.endswith("pending")):
+            return counts
+        time.sleep(2)
+    raise AssertionError(f"consumers did not catch up in {timeout:.0f}s: {counts}")
+
+
+def test_simulated_events_reach_redis_through_the_consumers(stack: Stack) -> None:
+    sim = simulate(users=60, days=3, seed=11)
+    report = asyncio.run(publish_events(sim.events, stack.nats))
+    assert report.total == len(sim.events)
+    _wait_consumed(stack.nats)
+    features = [f"{USER_ACTIVITY_VIEW}:{name}" for name in USER_ACTIVITY_DTYPES]
+    code = (
+        "import json; from pathlib import Path; from feature_repo.config import open_store_from_yaml\n"
+        "store = open_store_from_yaml(Path('/etc/tipsml/feast/feature_store.yaml'))\n"
+        f"rows = [{{'user_id': u}} for u in {stack.users[:20]!r}]\n"
+        f"print(json.dumps(store.get_online_features(features={features!r}, entity_rows=rows).to_dict()))"
+    )
+    # Read back through Feast from inside a Pod, as the scorer does (Redis online store, SQL registry).
+    deadline = time.monotonic() + 60
+    while True:
+        values = json.loads(exec_python(stack.cluster, NS, "deploy/tip-scorer-predictor", code))
+        filled = [v for v in values["user_active_days_30d"] if v is not None]
+        if len(filled) >= 10 or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    print(f"users with user_activity in Redis: {len(filled)} of 20")
+    assert len(filled) >= 10, values
+    assert all(v >= 1 for v in filled)
+
+
+def test_the_recommender_client_in_node(stack: Stack) -> None:
+    node = shutil.which("node")
+    assert node, "node is missing: scripts/node-runtime.sh installs Debian's nodejs"
+    client = Path(__file__).with_name("recommender_client.mjs")
+    with (port_forward(stack.cluster, NS, "svc/tip-scorer-predictor", 80) as scorer,
+          port_forward(stack.cluster, NS, "svc/tip-generator-predictor", 80) as generator):  # fmt: skip
+        out = subprocess.run(
+            [node, str(client), "--scorer", scorer, "--generator", generator, "--calls", "1000",
+             "--users", ",".join(stack.users[:20])],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+    print(out.stdout.rsplit("RESULT", 1)[0])
+    result: dict[str, Any] = json.loads(out.stdout.rsplit("RESULT ", 1)[1])
+    assert result["failed"] == 0 and result["passed"] >= 10, out.stdout
+    assert result["latency"]["calls"] == 1000
+
+
+PROMPT_VERSION = """
+apiVersion: tipsml.io/v1alpha1
+kind: PromptVersion
+metadata: {{name: {name}, namespace: {ns}}}
+spec:
+  version: {name}
+  description: A test version added after install.
+  system: You write one short tip.
+  template: "Tip for {{{{ weekday }}}}: take one small step."
+  model: {{model: tipsml/offline}}
+"""
+
+
+def test_a_new_prompt_version_reaches_the_running_generator(stack: Stack) -> None:
+    started = time.monotonic()
+    stack.cluster.kubectl("apply", "-f", "-", input=PROMPT_VERSION.format(name="v7", ns=NS))
+    body = {"instances": [{"user_id": stack.users[0], "request_id": "pin", "prompt_version": "v7"}]}
+    status, text = 0, ""
+    with port_forward(stack.cluster, NS, "svc/tip-generator-predictor", 80) as url:
+        while time.monotonic() - started < 180:
+            answer = httpx.post(f"{url}/v1/models/tip-generator:predict", json=body, timeout=30)
+            status, text = answer.status_code, answer.text
+            if status == 200:
+                break
+            time.sleep(2)
+    took = time.monotonic() - started
+    print(f"PromptVersion v7 applied → a pinned request answered by v7 after {took:.1f}s "
+          "(operator publish + the kubelet's ConfigMap volume refresh, about a minute by default)")  # fmt: skip
+    assert status == 200, text
+    assert json.loads(text)["predictions"][0]["prompt_version"] == "v7"
+
+
+def _slice(log: EventLog, start: int, stop: int) -> EventLog:
+    return dataclasses.replace(log, t=log.t[start:stop], kind=log.kind[start:stop],
+                               event_ids=log.event_ids[start:stop], lines=log.lines[start:stop])  # fmt: skip
+
+
+async def _publish_poison(url: str, n: int) -> None:
+    import nats
+
+    nc = await nats.connect(url, connect_timeout=5)
+    try:
+        js = nc.jetstream()
+        for i in range(n):
+            await js.publish("signals.task_synced", b'{"type": "signals.task_synced", "broken": ' + str(i).encode(),
+                             headers={"Nats-Msg-Id": f"poison-{i}-{time.time_ns()}"})  # fmt: skip
+    finally:
+        await nc.drain()
+
+
+def test_a_consumer_pod_killed_mid_stream_loses_nothing(stack: Stack) -> None:
+    sim = simulate(users=150, days=4, seed=21)
+    events, half, poison = sim.events, len(sim.events) // 2, 25
+    before = _nats_counts(stack.nats)
+    asyncio.run(publish_events(_slice(events, 0, half), stack.nats))
+    asyncio.run(_publish_poison(stack.nats, poison))
+    victim = pods(stack.cluster, NS, CONSUMERS)[0]["metadata"]["name"]
+    # SIGKILL, no grace: whatever the pod had fetched but not acked must come back to its successor.
+    stack.cluster.kubectl("delete", "pod", victim, "-n", NS, "--grace-period=0", "--force")
+    asyncio.run(publish_events(_slice(events, half, len(events)), stack.nats))
+    after = _wait_consumed(stack.nats, timeout=300)
+    new = pods(stack.cluster, NS, CONSUMERS)
+    assert [p["metadata"]["name"] for p in new] != [victim]
+    code = (
+        "import json; from pathlib import Path; from streams.event_log import read_event_log\n"
+        "from contracts.local_state import LocalState\n"
+        "t = read_event_log(LocalState(Path('/var/lib/tipsml')).event_log_dir)\n"
+        "print(json.dumps(t.column('event_id').to_pylist()))"
+    )
+    written = json.loads(exec_python(stack.cluster, NS, "deploy/tipsml-consumers", code, timeout=300))
+    ours = set(events.event_ids)
+    in_log = [e for e in written if e in ours]
+    dead = after["DEADLETTER"] - before["DEADLETTER"]
+    print(f"events in: {len(events)} valid + {poison} malformed; written: {len(set(in_log))} "
+          f"(duplicates in the log: {len(in_log) - len(set(in_log))}); dead-lettered: {dead}")  # fmt: skip
+    assert set(in_log) == ours, f"{len(ours - set(in_log))} events lost"
+    assert len(in_log) == len(set(in_log)), "an event was written twice"
+    assert dead == poison
+
+
+def test_helm_upgrade_with_a_changed_value_rolls_the_pods(stack: Stack) -> None:
+    cluster = stack.cluster
+    before = {p["metadata"]["uid"] for p in pods(cluster, NS, CONSUMERS)}
+    before_gen = {p["metadata"]["uid"] for p in pods(cluster, NS, "serving.kserve.io/inferenceservice=tip-generator")}
+    started = time.monotonic()
+    changed = ("--set", "consumers.batchSize=500", "--set", "generator.reloadIntervalSeconds=3")
+    helm(cluster, "upgrade", "tipsml", str(REPO / "charts" / "tipsml"), "-n", NS, "-f", str(VALUES / "tipsml.yaml"),
+         *changed, "--timeout", "10m")  # fmt: skip
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        now = {p["metadata"]["uid"] for p in pods(cluster, NS, CONSUMERS) if is_ready(p)}
+        gen = {p["metadata"]["uid"] for p in pods(cluster, NS, "serving.kserve.io/inferenceservice=tip-generator")
+               if is_ready(p)}  # fmt: skip
+        if now and not now & before and len(gen) == 2 and not gen & before_gen:
+            break
+        time.sleep(2)
+    print(f"helm upgrade: consumers and generator Pods replaced and Ready in {time.monotonic() - started:.1f}s")
+    assert now and not now & before
+    assert len(gen) == 2 and not gen & before_gen
+    wait_all_ready(cluster, NS, 300, expect=11)
+    deployment = get_json(cluster, "deployment", "tipsml-consumers", "-n", NS)
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert {"name": "TIPSML_BATCH_SIZE", "value": "500"} in env
+
+
+def test_helm_uninstall_removes_the_stack_and_keeps_crds_and_prompt_versions(stack: Stack) -> None:
+    cluster = stack.cluster
+    helm(cluster, "uninstall", "tipsml", "-n", NS, "--wait", "--timeout", "5m")
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        left = [p["metadata"]["name"] for p in pods(cluster, NS) if p["metadata"]["name"].startswith(("tip", "tipsml"))]
+        if not left:
+            break
+        time.sleep(2)
+    assert not left, left
+    assert not get_json(cluster, "inferenceservices", "-n", NS)["items"]
+    crds = {c["metadata"]["name"] for c in get_json(cluster, "crd")["items"]}
+    assert {"promptversions.tipsml.io", "modelrollouts.tipsml.io"} <= crds
+    kept = {p["metadata"]["name"] for p in get_json(cluster, "promptversions.tipsml.io", "-n", NS)["items"]}
+    assert {"v1", "v7"} <= kept, kept
+    # The dependencies are another release: still serving.
+    assert httpx.get(f"{stack.mlflow}/health", timeout=10).status_code == 200
