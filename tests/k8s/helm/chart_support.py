@@ -11,6 +11,7 @@ REPO = Path(__file__).resolve().parents[3]
 CHARTS = REPO / "charts"
 STACK = CHARTS / "tipsml"
 CRDS_CHART = CHARTS / "tipsml-crds"
+DEPS_CHART = CHARTS / "tipsml-dependencies"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 CRDS_NAMESPACE = "tipsml-crds"
 OUR_CRDS = ("promptversions.tipsml.io", "modelrollouts.tipsml.io")
@@ -39,6 +40,11 @@ EVERYTHING_ON = (
     "generator.egress.to[0].ipBlock.cidr=203.0.113.0/24",
     "generator.experiment.name=prompt-ab",
     "kserve.deploymentMode=RawDeployment",
+    # Standard (RawDeployment) mode scales with an HPA: cpu or memory, never concurrency.
+    "scorer.scaleMetric=cpu",
+    "scorer.scaleTarget=80",
+    "generator.scaleMetric=cpu",
+    "generator.scaleTarget=80",
 )
 
 

@@ -17,6 +17,7 @@ import yaml
 
 from tests.k8s.helm.chart_support import (
     CRDS_CHART,
+    DEPS_CHART,
     EVERYTHING_ON,
     REPO,
     STACK,
@@ -51,7 +52,7 @@ def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_helm_lint_is_clean_for_both_charts(helm: Any) -> None:
-    for chart, extra in ((CRDS_CHART, []), (STACK, []), (STACK, set_args(EVERYTHING_ON))):
+    for chart, extra in ((CRDS_CHART, []), (STACK, []), (STACK, set_args(EVERYTHING_ON)), (DEPS_CHART, [])):
         result = helm("lint", chart, "--strict", *extra)
         lines = result.stdout.splitlines()
         assert "1 chart(s) linted, 0 chart(s) failed" in lines, result.stdout
@@ -71,6 +72,38 @@ def test_values_schema_rejects_bad_values(helm: Any) -> None:
         assert "schema" in result.stderr, result.stderr
     two_without_peering = helm("template", "rel", STACK, "--set", "operator.peering.enabled=false", check=False)
     assert "needs operator.peering.enabled" in two_without_peering.stderr
+    # KServe's webhook would refuse it at install; the chart says why first.
+    hpa_concurrency = helm("template", "rel", STACK, "--set", "kserve.deploymentMode=Standard", check=False)
+    assert hpa_concurrency.returncode != 0
+    assert "scorer.scaleMetric concurrency needs Knative (Serverless mode)" in hpa_concurrency.stderr
+
+
+def test_feast_apply_runs_as_a_hook_before_the_pods_that_read_the_registry(helm: Any) -> None:
+    docs = render(helm, STACK)
+    hooks = [d for d in docs if d["metadata"].get("annotations", {}).get("helm.sh/hook")]
+    assert {(d["kind"], d["metadata"]["annotations"]["helm.sh/hook"]) for d in hooks} == {
+        ("ConfigMap", "pre-install,pre-upgrade"), ("Job", "pre-install,pre-upgrade")}
+    job = next(d for d in hooks if d["kind"] == "Job")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][:4] == ["python", "-m", "feature_repo", "apply"]
+    feast = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"].endswith("-feast"))
+    hook_config = next(d for d in hooks if d["kind"] == "ConfigMap")
+    assert hook_config["data"] == feast["data"]
+    off = render(helm, STACK, "feast.applyJob.enabled=false")
+    assert not [d for d in off if d["metadata"].get("annotations", {}).get("helm.sh/hook")]
+
+
+def test_dependencies_chart_wires_the_feast_secret_to_its_own_services(helm: Any) -> None:
+    docs = render(helm, DEPS_CHART, namespace="deps-ns")
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in docs}
+    for name in ("nats", "redis", "postgres", "mlflow", "prometheus"):
+        assert ("Deployment", name) in kinds and ("Service", name) in kinds and ("PersistentVolumeClaim", name) in kinds
+    secret = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "tipsml-feast")
+    password = next(d for d in docs if d["kind"] == "Secret" and d["metadata"]["name"] == "rel-postgres")
+    assert secret["stringData"]["redis-connection"] == "redis.deps-ns.svc.cluster.local:6379"
+    assert secret["stringData"]["registry-url"] == (
+        f"postgresql+psycopg://postgres:{password['stringData']['password']}@postgres.deps-ns.svc.cluster.local:5432/feast")
+    assert len(password["stringData"]["password"]) == 24
 
 
 def test_crds_chart_carries_exactly_the_generated_crds(helm: Any) -> None:
@@ -186,8 +219,8 @@ def test_scorer_env_is_what_the_operator_edits(helm: Any) -> None:
 def test_every_rendered_object_passes_server_side_dry_run(
     helm: Any, kubectl: Any, cluster_prereqs: None, k8s_namespace: str
 ) -> None:
-    for values in ((), EVERYTHING_ON):
-        manifest = helm("template", "rel", STACK, "--namespace", k8s_namespace, *set_args(list(values))).stdout
+    for chart, values in ((STACK, ()), (STACK, EVERYTHING_ON), (DEPS_CHART, ())):
+        manifest = helm("template", "rel", chart, "--namespace", k8s_namespace, *set_args(list(values))).stdout
         result = kubectl("apply", "--dry-run=server", "-n", k8s_namespace, "-f", "-", input=manifest)
         applied = [line for line in result.stdout.splitlines() if line.endswith("(server dry run)")]
         assert len(applied) == len(documents(manifest)), result.stdout
