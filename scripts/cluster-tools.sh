@@ -2,9 +2,9 @@
 # Everything the real single-node cluster needs, cached, with each phase's wall time printed:
 #   1. the runtime from Debian's packages (scripts/node-runtime.sh; root),
 #   2. at the same time: the Kubernetes binaries (scripts/k8s-tools.sh, CPU-bound Go builds) and the images
-#      that need none of them (scripts/images.sh: base, project, NATS, Redis, PostgreSQL, Prometheus; mostly
-#      downloads and unpacking), so a cold run overlaps the two,
-#   3. the images made of Go-built binaries (pause, CoreDNS).
+#      that need none of them (scripts/images.sh: base, project, NATS, Redis, PostgreSQL; mostly downloads
+#      and unpacking), so a cold run overlaps the two,
+#   3. the images made of Go-built binaries (pause, CoreDNS, Prometheus).
 # A warm run checks stamps and layer caches and takes seconds.
 #
 # Usage: bash scripts/cluster-tools.sh [--help]
@@ -32,7 +32,7 @@ start=$SECONDS
     echo $((SECONDS - began)) >"$log.seconds"
 ) &
 tools_pid=$!
-bash "$here/images.sh" base tipsml nats redis postgres prometheus
+bash "$here/images.sh" base tipsml nats redis postgres
 phase "images (project and dependencies)" $((SECONDS - start))
 if ! wait "$tools_pid"; then
     cat "$log" >&2
@@ -44,5 +44,5 @@ phase "Kubernetes binaries (alongside the images)" "$(cat "$log.seconds")"
 phase "binaries and images together" $((SECONDS - start))
 
 start=$SECONDS
-bash "$here/images.sh" pause coredns
-phase "images (pause, CoreDNS)" $((SECONDS - start))
+bash "$here/images.sh" pause coredns prometheus
+phase "images (pause, CoreDNS, Prometheus)" $((SECONDS - start))
