@@ -89,10 +89,6 @@ def test_profile_features_change_the_score(alias_server: ScorerProcess, world: S
         ({"instances": [{"user_id": "u", "candidates": ["a", "a"]}]}, "instances.0.candidates"),
         ({"instances": [{"user_id": "u", "candidates": ["a"], "colour": "red"}]}, "instances.0.colour"),
         (
-            {"instances": [{"user_id": "u", "candidates": ["a"], "profile_features": {"tenure": 3}}]},
-            "instances.0.profile_features.tenure",
-        ),
-        (
             {"instances": [{"user_id": "u", "candidates": ["a"], "profile_features": {"tenure_days": "3"}}]},
             "instances.0.profile_features.tenure_days",
         ),
@@ -105,6 +101,18 @@ def test_v1_bad_input_is_400_naming_the_field(alias_server: ScorerProcess, body:
     r = alias_server.post(PREDICT, body)
     assert r.status_code == 400, r.text
     assert field in r.json()["error"]
+
+
+def test_unknown_profile_feature_is_scored_and_counted_not_refused(
+    alias_server: ScorerProcess, world: ScorerWorld
+) -> None:
+    """A recommender newer than contracts.profile sends a name this side lacks: 200, and the counter says so."""
+    body = {"instances": [{"user_id": "u", "candidates": world.tips[:2], "profile_features": {"tenure": 3}}]}
+    r = alias_server.post(PREDICT, body)
+    assert r.status_code == 200, r.text
+    series = f'tipsml_scorer_unknown_profile_features_total{{model_version="{world.version}",role="champion"}}'
+    counted = [line for line in alias_server.get("/metrics").text.splitlines() if line.startswith(series)]
+    assert counted and float(counted[0].split()[-1]) >= 1.0
 
 
 def test_v1_body_that_is_not_json_is_400(alias_server: ScorerProcess) -> None:
