@@ -27,6 +27,8 @@ newer than ``contracts.profile``. Not a gate input; a dashboard's hint to mirror
 
 LABEL_MODEL_VERSION: Final = "model_version"
 LABEL_ROLE: Final = "role"
+LABEL_NAMESPACE: Final = "namespace"
+"""Not set by our processes: the scrape adds it (the Pod's namespace); rollout gates match on it."""
 ROLES: Final = ("champion", "canary", "shadow")
 
 SCORE_BUCKETS: Final = tuple(round(i / 10, 1) for i in range(1, 10)) + (float("inf"),)

@@ -2,6 +2,11 @@
 
 Both reduce to three primitives (a summed counter, summed histogram buckets, a reward rate per model
 version), so the arithmetic of a gate's observation is written once in :class:`SeriesProvider`.
+
+Every query is scoped to the rollout (:meth:`SeriesProvider.scope`): in Prometheus to the rollout's namespace
+(the ``namespace`` target label, which the dependencies chart's scrape config and the Prometheus Operator both
+attach) plus the chart's ``operator.prometheusSelector``, so two installs in one cluster never read each other's
+series. The local stack has one install and no namespaces.
 """
 
 from __future__ import annotations
@@ -41,9 +46,14 @@ class SeriesProvider(ABC):
     async def buckets(self, name: str, labels: Labels, since: datetime) -> Buckets:
         """Cumulative buckets of histogram ``name`` summed over matching series."""
 
-    async def rewards(self, model_version: str, since: datetime) -> tuple[int, float | None]:
-        """(shown, positive rate) of tips served by ``model_version`` since ``since``."""
-        labels = {sm.LABEL_MODEL_VERSION: model_version}
+    def scope(self, query: MetricsQuery) -> Labels:
+        """Label matchers that keep a query to the rollout's own install (none by default)."""
+        return {}
+
+    async def rewards(self, model_version: str, since: datetime, scope: Labels | None = None
+                      ) -> tuple[int, float | None]:
+        """(shown, positive rate) of tips served by ``model_version`` since ``since``, within ``scope``."""
+        labels = {**(scope or {}), sm.LABEL_MODEL_VERSION: model_version}
         shown = await self.total(sm.REWARDS_SHOWN_TOTAL, labels, since)
         positive = await self.total(sm.REWARDS_POSITIVE_TOTAL, labels, since)
         return int(shown), (positive / shown if shown else None)
@@ -62,11 +72,12 @@ class SeriesProvider(ABC):
 
     async def shadow(self, query: MetricsQuery) -> ShadowObservation:
         """The shadow's own serving numbers, its score drift and rank agreement against the champion."""
-        shadow = {sm.LABEL_MODEL_VERSION: query.candidate_version, sm.LABEL_ROLE: "shadow"}
+        scope = self.scope(query)
+        shadow = {**scope, sm.LABEL_MODEL_VERSION: query.candidate_version, sm.LABEL_ROLE: "shadow"}
         samples, error_rate, p99 = await self._serving(shadow, query.since)
         drift: float | None = None
         if query.baseline_version is not None:
-            champion = {sm.LABEL_MODEL_VERSION: query.baseline_version, sm.LABEL_ROLE: "champion"}
+            champion = {**scope, sm.LABEL_MODEL_VERSION: query.baseline_version, sm.LABEL_ROLE: "champion"}
             ours = await self.buckets(sm.SCORE, shadow, query.since)
             theirs = await self.buckets(sm.SCORE, champion, query.since)
             if ours and len(ours) == len(theirs):
@@ -78,12 +89,13 @@ class SeriesProvider(ABC):
 
     async def canary(self, query: MetricsQuery) -> CanaryObservation:
         """The candidate's serving numbers on its traffic share, and both versions' reward rates."""
-        samples, error_rate, p99 = await self._serving({sm.LABEL_MODEL_VERSION: query.candidate_version},
+        scope = self.scope(query)
+        samples, error_rate, p99 = await self._serving({**scope, sm.LABEL_MODEL_VERSION: query.candidate_version},
                                                        query.since)
-        shown, challenger = await self.rewards(query.candidate_version, query.since)
+        shown, challenger = await self.rewards(query.candidate_version, query.since, scope)
         champion = None
         if query.baseline_version is not None:
-            _, champion = await self.rewards(query.baseline_version, query.since)
+            _, champion = await self.rewards(query.baseline_version, query.since, scope)
         return CanaryObservation(samples, error_rate, p99, shown, challenger, champion)
 
 
@@ -93,6 +105,10 @@ class PrometheusProvider(SeriesProvider):
     def __init__(self, url: str, selector: str = "", timeout: float = 10.0) -> None:
         self._client = httpx.AsyncClient(base_url=url.rstrip("/"), timeout=timeout)
         self._selector = selector
+
+    def scope(self, query: MetricsQuery) -> Labels:
+        """The rollout's namespace (the ``namespace`` target label)."""
+        return {sm.LABEL_NAMESPACE: query.namespace}
 
     def _matchers(self, labels: Labels) -> str:
         parts = [f'{k}="{v}"' for k, v in sorted(labels.items())]
@@ -183,7 +199,8 @@ class LocalProvider(SeriesProvider):
                 per_bound[float(lab["le"])] += v
         return sorted(per_bound.items())
 
-    async def rewards(self, model_version: str, since: datetime) -> tuple[int, float | None]:
+    async def rewards(self, model_version: str, since: datetime, scope: Labels | None = None
+                      ) -> tuple[int, float | None]:
         """From the reward log: tips shown by ``model_version`` since ``since`` and their positive rate."""
         if self._reward_log is None:
             return 0, None

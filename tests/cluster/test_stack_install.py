@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts import serving_metrics as sm
 from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
 from contracts.streams import STREAM_SUBJECTS
 from feature_repo.names import USER_ACTIVITY_DTYPES, USER_ACTIVITY_VIEW
@@ -218,6 +219,35 @@ def test_the_recommender_client_in_node(stack: Stack) -> None:
     result: dict[str, Any] = json.loads(out.stdout.rsplit("RESULT ", 1)[1])
     assert result["failed"] == 0 and result["passed"] >= 10, out.stdout
     assert result["latency"]["calls"] == 1000
+
+
+def test_prometheus_scrapes_the_predictors_and_the_consumers(stack: Stack) -> None:
+    prometheus = f"http://{cluster_ip(stack.cluster, NS, 'prometheus')}:9090"
+
+    def query(promql: str) -> list[dict[str, Any]]:
+        body = httpx.get(f"{prometheus}/api/v1/query", params={"query": promql}, timeout=10).json()
+        assert body["status"] == "success", body
+        rows: list[dict[str, Any]] = body["data"]["result"]
+        return rows
+
+    # The scorer answered the Node client's 1,000 calls; the series carry the namespace the gates match on.
+    wanted = {
+        "scorer": f'sum({sm.REQUESTS_TOTAL}{{namespace="{NS}",role="champion"}})',
+        "consumers": f'sum(tipsml_ingest_acked_total{{namespace="{NS}"}})',
+    }
+    deadline = time.monotonic() + 60
+    found: dict[str, float] = {}
+    while time.monotonic() < deadline and len(found) < len(wanted):
+        for name, promql in wanted.items():
+            rows = query(promql)
+            if rows and float(rows[0]["value"][1]) > 0:
+                found[name] = float(rows[0]["value"][1])
+        time.sleep(2)
+    up = {(r["metric"].get("inferenceservice") or r["metric"].get("component", "?")): r["value"][1]
+          for r in query(f'up{{namespace="{NS}"}}')}  # fmt: skip
+    print(f"Prometheus targets up: {up}; series: {found}")
+    assert found.get("scorer", 0) >= 1000, found
+    assert found.get("consumers", 0) > 0, found
 
 
 PROMPT_VERSION = """

@@ -27,7 +27,7 @@ async def test_prometheus_shadow_and_canary_observations() -> None:
     with serving(PrometheusDouble()) as prom:
         prom.healthy("7", "6")
         prom.values[("tipsml_scorer_errors_total", "7")] = 5
-        provider = PrometheusProvider(prom.url, selector='namespace="tipsml"')
+        provider = PrometheusProvider(prom.url, selector='instance_release="blue"')
         try:
             shadow = await provider.shadow(QUERY)
             canary = await provider.canary(QUERY)
@@ -39,7 +39,9 @@ async def test_prometheus_shadow_and_canary_observations() -> None:
     assert canary.reward_samples == 500 and canary.challenger_reward_rate == pytest.approx(0.3)
     assert canary.champion_reward_rate == pytest.approx(0.3)
     shadow_query = next(q for q in prom.queries if "requests_total" in q)
-    assert 'role="shadow"' in shadow_query and 'namespace="tipsml"' in shadow_query
+    assert 'role="shadow"' in shadow_query and 'instance_release="blue"' in shadow_query
+    # Every query is kept to the rollout's namespace: another install's series never reach its gates.
+    assert prom.queries and all('namespace="ns"' in q for q in prom.queries), prom.queries
     assert shadow_query.startswith("sum(increase(tipsml_scorer_requests_total{")
 
 
