@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     help="A real single-node Kubernetes cluster on this machine: control plane, containerd, kubelet, kube-proxy, "
-    "CoreDNS. Needs root; build its tools first with `make cluster-tools`.",
+    "CoreDNS, a default StorageClass and KServe's controller (Standard mode). Needs root; build its tools first "
+    "with `make cluster-tools`.",
     no_args_is_help=True,
 )
 console = Console()
@@ -32,7 +33,11 @@ def up(
                                                       "release's cache).")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the node Ready and DNS.")] = 300.0,
 ) -> None:
-    """Start etcd, the control plane, containerd and the node; wait until the node is Ready and CoreDNS answers."""
+    """Start etcd, the control plane, containerd and the node; wait until the node is Ready and CoreDNS answers.
+
+    Then install the local-volume StorageClass and KServe (CRDs, inferenceservice-config, webhooks, manager), so
+    `helm install` of the tipsml charts works as on a real cluster.
+    """
     from tipsml.cluster.errors import DevClusterError
     from tipsml.cluster.node import NodeCluster, start
     from tipsml.cluster.tools import find_bin_dir
