@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tipsml.simulate import PROMPT_VERSIONS, Simulation, simulate
+from tipsml.simulate import PROMPT_VERSIONS, ModelParams, Simulation, simulate
 
 
 @pytest.fixture(scope="module")
@@ -105,3 +105,19 @@ def test_propensities_are_probabilities_of_the_logged_action(sim: Simulation) ->
     assert generated.mean() == pytest.approx(sim.params.generated_share, abs=0.03)
     np.testing.assert_allclose(truth.loc[~generated, "prompt_propensity"], 1 - sim.params.generated_share)
     assert (truth["tip_propensity"] > 0).all() and (truth["tip_propensity"] <= 1).all()
+
+
+def test_with_the_new_effects_off_the_oracle_has_only_the_earlier_terms() -> None:
+    """Effects off, each impression's probability is the earlier formula's, whatever its history."""
+    from tipsml.simulate.model import ImpressionState
+
+    off = simulate(users=300, days=5, seed=4, params=ModelParams().without_new_effects())
+    truth = off.truth()
+    fresh = off.oracle_probability(truth["user_id"], truth["tip_id"], truth["local_hour"], truth["prompt_version"])
+    np.testing.assert_array_equal(fresh, truth["p_positive"].to_numpy())
+    assert (truth["recent_tips_24h"] > 0).any()  # history exists, it just does not count
+    empty = ImpressionState.empty(len(truth))
+    again = off.oracle_probability(
+        truth["user_id"], truth["tip_id"], truth["local_hour"], truth["prompt_version"], empty
+    )
+    np.testing.assert_array_equal(again, fresh)
