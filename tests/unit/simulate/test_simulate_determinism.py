@@ -28,3 +28,21 @@ def test_different_seed_gives_different_events() -> None:
     assert a.events.lines != b.events.lines
     assert not set(a.events.event_ids) & set(b.events.event_ids), "runs must not collide in JetStream dedup"
     assert not a.users["preferred_hour"].equals(b.users["preferred_hour"])
+
+
+def test_no_effects_flag_writes_the_world_without_the_new_effects(tmp_path: Path) -> None:
+    """``tipsml simulate --no-effects`` is ``ModelParams().without_new_effects()``, byte for byte."""
+    from typer.testing import CliRunner
+
+    from tipsml.cli.main import app
+    from tipsml.simulate import ModelParams
+
+    out = tmp_path / "cli"
+    result = CliRunner().invoke(app, ["simulate", "--users", "40", "--days", "2", "--seed", "6", "--no-effects",
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    direct = write_run(simulate(users=40, days=2, seed=6, params=ModelParams().without_new_effects()), tmp_path / "d")
+    assert (out / "truth.parquet").read_bytes() == direct["truth"].read_bytes()
+    assert (out / "events.jsonl").read_bytes() == direct["events"].read_bytes()
+    with_effects = write_run(simulate(users=40, days=2, seed=6), tmp_path / "e")
+    assert with_effects["truth"].read_bytes() != direct["truth"].read_bytes()
