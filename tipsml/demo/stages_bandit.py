@@ -61,6 +61,7 @@ def stage_bandit(run: DemoRun) -> None:
     sim = run.require_sim()
     rng = np.random.default_rng(run.options.seed + 100)
     users = sim.users["user_id"].tolist()
+    platform_of = dict(zip(users, sim.users["platform"].tolist(), strict=True))
     tips = sim.tips[["tip_id", "category"]].to_numpy().tolist()
     total = run.options.bandit_calls
     rounds = max(1, run.options.bandit_rounds)
@@ -79,7 +80,7 @@ def stage_bandit(run: DemoRun) -> None:
                     user = str(rng.choice(users))
                     tip_id, category = tips[int(rng.integers(len(tips)))]
                     request_id = f"demo-{uuid.uuid4().hex[:16]}"
-                    body = {"instances": [{"user_id": user, "request_id": request_id}]}
+                    body = {"instances": [{"user_id": user, "request_id": request_id, "platform": platform_of[user]}]}
                     resp = client.post(run.generator_url + GENERATOR_PATH, json=body, timeout=30)
                     if resp.status_code != 200:
                         raise DemoStageError(f"generator answered {resp.status_code}: {resp.text[:200]}")
@@ -110,8 +111,12 @@ def stage_bandit(run: DemoRun) -> None:
             run.console.print(f"  round {r + 1}: chose {json.dumps(share)}; rewards published and consumed")
     run.console.print("  per prompt version: " + "; ".join(
         f"{v}: shown {chosen[v]}, positive {positive[v]} ({positive[v] / chosen[v]:.1%})" for v in sorted(chosen)))
+    lift = sim.params.prompt_effect.get("v2", 0.0)
+    by_platform = "".join(
+        f"; on {k} by {lift + v:+.1f}" for k, v in sim.params.prompt_segment_effect.get("v2", {}).items()
+    )
     run.console.print(f"  cumulative regret against the oracle's best version: {regret:.1f} "
-                      f"over {sum(chosen.values())} calls (oracle: v2 lifts the logit by 0.3)")
+                      f"over {sum(chosen.values())} calls (oracle: v2 lifts the logit by {lift:+.1f}{by_platform})")
 
 
 def stage_rewards_report(run: DemoRun) -> None:
