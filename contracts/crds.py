@@ -254,3 +254,6 @@ class ModelRolloutStatus(CrdModel):
     observed_generation: int | None = None
     message: str = ""
     conditions: list[Condition] = Field(default_factory=list)
+    traffic_mechanism: str | None = None
+    """How canary traffic is split on this InferenceService, read from its KServe deployment mode when the rollout
+    starts (e.g. ``Serverless: Knative revisions, canaryTrafficPercent``); a mode that cannot split fails it."""

@@ -29,3 +29,7 @@ class KubernetesConflictError(OperatorError):
 
 class InferenceServiceMissingError(OperatorError):
     """The InferenceService a rollout targets does not exist (temporary: it may be created soon)."""
+
+
+class CanaryUnsupportedError(OperatorError):
+    """The InferenceService's KServe mode cannot split traffic between two model versions."""

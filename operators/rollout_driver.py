@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
-from operators.errors import ModelVersionMissingError
+from operators.errors import CanaryUnsupportedError, ModelVersionMissingError
 from operators.kube import Kube
 from operators.metrics import MetricsProvider, MetricsQuery
 from operators.metrics_sources import LocalProvider, PrometheusProvider
 from operators.model_registry import ChampionRegistry
-from operators.rollout_effects import RolloutEffects
+from operators.rollout_effects import RolloutEffects, traffic_mechanism
 from operators.rollout_machine import Decision, advance, fail, needs_analysis
 from operators.settings import MetricsSource, OperatorSettings
 
@@ -81,6 +81,17 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
                     reason="CandidateIsChampion",
                     message=f"candidate {baseline} is already the champion: nothing to roll out",
                 )
+    mechanism: str | None = None
+    if decision is None and status.phase is RolloutPhase.PENDING and not spec.abort and not spec.paused:
+        # Before anything changes: a mode that cannot split would turn the first canary step into 100 %.
+        isvc = await rt.kube.get_isvc(namespace, spec.inference_service)
+        if isvc is not None:
+            try:
+                mechanism = traffic_mechanism(isvc)
+            except CanaryUnsupportedError as e:
+                decision = fail(
+                    spec, status, now=now, generation=generation, reason="CanaryUnsupported", message=str(e)
+                )
     if decision is None and status.phase is RolloutPhase.CANARY and status.current_step >= len(spec.canary.steps):
         # Only a spec edited before the CRD froze it can get here; indexing the steps would fail every pass.
         message = f"canary step {status.current_step} no longer exists: the spec changed under a running rollout"
@@ -103,6 +114,8 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
     effects = RolloutEffects(
         rt.kube, rt.champions, rt.settings, namespace, name, spec.model_name, spec.inference_service
     )
+    if mechanism is not None and decision.status.phase is not RolloutPhase.PENDING:
+        decision.status.traffic_mechanism = mechanism
     for action in decision.actions:
         await effects.apply(action)
     new = decision.status.model_dump(by_alias=True, mode="json")

@@ -8,8 +8,12 @@ change, so a restarted operator can still restore them.
 
 KServe's Standard (RawDeployment) mode does not honour ``canaryTrafficPercent``: there is one Deployment per
 component, so changing the predictor rolls every replica to the candidate at once (in KServe v0.20.0 only the
-Knative reconciler reads ``canaryTrafficPercent``). In that mode a canary step is in effect a full rollout
-with analysis after it, until the operator drives KServe's Standard-mode ``spec.canary`` instead.
+Knative reconciler reads ``canaryTrafficPercent``). A "10 %" step would silently serve everyone, so
+:func:`traffic_mechanism` refuses that mode and the rollout fails before it changes anything. KServe v0.20.0's
+Standard-mode ``spec.canary`` is no way out yet: it only accepts a predictor with ``model:`` or a
+``storageUri`` (our scorer is a custom container loading from MLflow), needs the ``Standard`` annotation on the
+InferenceService itself, and routes nothing by itself (no reconciler reads its ``trafficPercent``; it sizes a
+second Deployment with its own Service).
 
 Shadow: the champion's requests are mirrored to the challenger with KServe's inference logger. The
 champion's ``spec.predictor.logger`` (mode ``all``: request and response CloudEvents) points at a second
@@ -26,7 +30,7 @@ import copy
 from collections.abc import Callable
 from typing import Any, Final
 
-from operators.errors import InferenceServiceMissingError
+from operators.errors import CanaryUnsupportedError, InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
 from operators.rollout_machine import (
@@ -47,6 +51,29 @@ ENV_MODEL_URI: Final = "TIPSML_MODEL_URI"
 ENV_MODEL_VERSION: Final = "TIPSML_MODEL_VERSION"
 ENV_ROLE: Final = "TIPSML_ROLE"
 SHADOW_SUFFIX: Final = "-shadow"
+DEPLOYMENT_MODE_ANNOTATION: Final = "serving.kserve.io/deploymentMode"
+
+
+STANDARD_MODES: Final = ("Standard", "RawDeployment")
+KNATIVE_SPLIT: Final = "Serverless: Knative revisions, canaryTrafficPercent"
+
+
+def deployment_mode(isvc: dict[str, Any]) -> str | None:
+    """The KServe mode the controller reconciled ``isvc`` in (its status), else the one its annotation asks for."""
+    mode = (isvc.get("status") or {}).get("deploymentMode") or _annotations(isvc).get(DEPLOYMENT_MODE_ANNOTATION)
+    return str(mode) if mode else None
+
+
+def traffic_mechanism(isvc: dict[str, Any]) -> str:
+    """How a canary step's weight reaches users on ``isvc``; raises when its mode cannot split traffic."""
+    mode = deployment_mode(isvc)
+    if mode in STANDARD_MODES:
+        raise CanaryUnsupportedError(
+            f"InferenceService {isvc['metadata']['name']} runs in KServe {mode} mode, which ignores "
+            "canaryTrafficPercent: a canary step would send every request to the candidate. Run it in "
+            "Serverless mode (annotation serving.kserve.io/deploymentMode: Serverless) for a stepped canary."
+        )
+    return KNATIVE_SPLIT if mode in (None, "Serverless") else f"{mode}: canaryTrafficPercent"
 
 
 def model_uri(model_name: str, version: str, storage_uri: str | None) -> str:

@@ -34,12 +34,12 @@ def rollout_body(model: str, candidate: str = "2", **spec: Any) -> dict[str, Any
     }
 
 
-def isvc_body() -> dict[str, Any]:
+def isvc_body(annotations: dict[str, str] | None = None) -> dict[str, Any]:
     env = [{"name": "TIPSML_MODEL_URI", "value": "models:/tip-scorer/1"}]
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": {"name": "tip-scorer"},
+        "metadata": {"name": "tip-scorer", "annotations": annotations or {}},
         "spec": {"predictor": {"containers": [{"name": "kserve-container", "image": "tipsml/scorer", "env": env}]}},
     }
 
@@ -122,6 +122,28 @@ async def test_first_pass_starts_the_shadow_from_the_champion(
     shadow = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer-shadow")
     env = {e["name"]: e["value"] for e in shadow["spec"]["predictor"]["containers"][0]["env"]}
     assert env["TIPSML_MODEL_URI"] == f"models:/{model}/2" and env["TIPSML_ROLE"] == "shadow"
+    assert status["trafficMechanism"] == "Serverless: Knative revisions, canaryTrafficPercent"
+
+
+async def test_a_standard_mode_service_fails_the_rollout_before_anything_changes(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    # Standard mode ignores canaryTrafficPercent: the first "10 %" step would serve every user the candidate.
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    body = isvc_body({"serving.kserve.io/deploymentMode": "Standard"})
+    objects.create_namespaced_custom_object(**ISVC, namespace=k8s_namespace, body=body)
+    before = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer")
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model))
+    done = await drive_once(runtime, k8s_namespace, "r")
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Failed", status
+    assert "KServe Standard mode, which ignores canaryTrafficPercent" in status["message"]
+    assert not [a for a in done.decision.actions if isinstance(a, StartShadow)]
+    after = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer")
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]  # not even touched
+    listed = objects.list_namespaced_custom_object(**ISVC, namespace=k8s_namespace)["items"]
+    assert [i["metadata"]["name"] for i in listed] == ["tip-scorer"]  # no shadow was made
 
 
 async def test_a_paused_rollout_waits_in_pending(

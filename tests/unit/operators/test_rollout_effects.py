@@ -1,4 +1,5 @@
-"""An effect that cannot be applied fails the pass loudly instead of being skipped (issue 19, defect 5)."""
+"""An effect that cannot be applied fails the pass loudly instead of being skipped (issue 19, defect 5), and a
+KServe mode that cannot split traffic is refused before any effect."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from typing import Any, cast
 
 import pytest
 
-from operators.errors import InferenceServiceMissingError
+from operators.errors import CanaryUnsupportedError, InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
-from operators.rollout_effects import RolloutEffects
+from operators.rollout_effects import KNATIVE_SPLIT, RolloutEffects, deployment_mode, traffic_mechanism
 from operators.rollout_machine import Action, PromoteModel, RestoreBaseline, SetCanary, StopShadow
 from operators.settings import OperatorSettings
 
@@ -49,3 +50,19 @@ def test_missing_inference_service_fails_the_action(action: Action) -> None:
     with pytest.raises(InferenceServiceMissingError, match=f"ns/tip-scorer not found: {type(action).__name__}"):
         asyncio.run(effects.apply(action))
     assert kube.edits == 1
+
+
+def _isvc(annotations: dict[str, str] | None = None, status_mode: str | None = None) -> dict[str, Any]:
+    status = {"deploymentMode": status_mode} if status_mode else {}
+    return {"metadata": {"name": "tip-scorer", "annotations": annotations or {}}, "spec": {}, "status": status}
+
+
+def test_traffic_mechanism_refuses_the_modes_that_cannot_split() -> None:
+    assert traffic_mechanism(_isvc()) == KNATIVE_SPLIT  # no annotation, not reconciled yet: KServe's default
+    assert traffic_mechanism(_isvc({"serving.kserve.io/deploymentMode": "Serverless"})) == KNATIVE_SPLIT
+    for isvc in (_isvc({"serving.kserve.io/deploymentMode": "RawDeployment"}),
+                 _isvc(status_mode="Standard")):  # the cluster's default mode shows only in status
+        with pytest.raises(CanaryUnsupportedError, match="ignores canaryTrafficPercent"):
+            traffic_mechanism(isvc)
+    # What the controller did wins over what the annotation asks for.
+    assert deployment_mode(_isvc({"serving.kserve.io/deploymentMode": "Serverless"}, "Standard")) == "Standard"
