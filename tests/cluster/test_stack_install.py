@@ -250,6 +250,39 @@ def test_prometheus_scrapes_the_predictors_and_the_consumers(stack: Stack) -> No
     assert found.get("consumers", 0) > 0, found
 
 
+def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(stack: Stack) -> None:
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
+    champion = client.get_model_version(SCORER_MODEL, stack.champion_version)
+    candidate = client.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id).version
+    before = get_json(stack.cluster, "inferenceservice", "tip-scorer", "-n", NS)
+    rollout = {
+        "apiVersion": "tipsml.io/v1alpha1", "kind": "ModelRollout",
+        "metadata": {"name": "standard-mode", "namespace": NS},
+        "spec": {"modelName": SCORER_MODEL, "inferenceService": "tip-scorer", "candidate": {"version": str(candidate)}},
+    }  # fmt: skip
+    started = time.monotonic()
+    stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(rollout))
+    status: dict[str, Any] = {}
+    while time.monotonic() - started < 120:
+        status = get_json(stack.cluster, "modelrollout", "standard-mode", "-n", NS).get("status") or {}
+        if status.get("phase") in ("Failed", "RolledBack", "Shadow"):
+            break
+        time.sleep(2)
+    print(f"ModelRollout on a Standard-mode InferenceService: {status.get('phase')} after "
+          f"{time.monotonic() - started:.1f}s: {status.get('message')}")  # fmt: skip
+    assert status.get("phase") == "Failed", status
+    assert "ignores canaryTrafficPercent" in status["message"]
+    after = get_json(stack.cluster, "inferenceservice", "tip-scorer", "-n", NS)
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert not [i for i in get_json(stack.cluster, "inferenceservices", "-n", NS)["items"]
+                if i["metadata"]["name"].endswith("-shadow")]  # fmt: skip
+    assert client.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == stack.champion_version
+    events = get_json(stack.cluster, "events", "-n", NS, "--field-selector", "involvedObject.name=standard-mode")
+    assert any("canaryTrafficPercent" in e.get("message", "") for e in events["items"]), events["items"]
+
+
 PROMPT_VERSION = """
 apiVersion: tipsml.io/v1alpha1
 kind: PromptVersion
