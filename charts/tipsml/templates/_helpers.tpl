@@ -197,3 +197,11 @@ TIPSML_NATS_*, the generator (its reward feed) as TIPSML_GENERATOR_NATS_*: pass 
     defaultMode: 0400
 {{- end }}
 {{- end }}
+
+{{/* Prometheus scrape annotations of a predictor Pod (its server serves /metrics on port 8080). */}}
+{{- define "tipsml.predictorScrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: "8080"
+prometheus.io/path: /metrics
+serving.kserve.io/enable-prometheus-scraping: "false"
+{{- end }}

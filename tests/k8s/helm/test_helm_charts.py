@@ -365,3 +365,16 @@ def test_consumer_state_survives_a_restart_by_default(helm: Any) -> None:
     claims = [v for v in volumes.values() if "persistentVolumeClaim" in v]
     assert claims, volumes
     assert any(d["kind"] == "PersistentVolumeClaim" for d in docs)
+
+
+def test_every_metrics_endpoint_is_annotated_for_pod_discovery(helm: Any) -> None:
+    docs = {d["metadata"]["name"]: d for d in render(helm, STACK)}
+    for name in ("tip-scorer", "tip-generator"):
+        annotations = docs[name]["spec"]["predictor"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "8080"
+        # KServe's own scraping annotation would repoint the port at Knative's queue-proxy.
+        assert annotations["serving.kserve.io/enable-prometheus-scraping"] == "false"
+    consumers = docs["rel-tipsml-consumers"]["spec"]["template"]["metadata"]["annotations"]
+    assert consumers == {"prometheus.io/scrape": "true", "prometheus.io/port": "9100", "prometheus.io/path": "/metrics"}
+    off = {d["metadata"]["name"]: d for d in render(helm, STACK, "monitoring.scrapeAnnotations=false")}
+    assert "annotations" not in off["tip-scorer"]["spec"]["predictor"]
