@@ -35,6 +35,9 @@ SCORE_BUCKETS: Final = tuple(round(i / 10, 1) for i in range(1, 10)) + (float("i
 """Upper bounds of the score histogram; scores are probabilities in [0, 1]."""
 
 REWARDS_SHOWN_TOTAL: Final = "tipsml_rewards_shown_total"
-"""Counter (feedback consumer): tips shown, labelled ``model_version``; the canary gate's denominator."""
+"""Counter (feedback consumers): tips shown, once per impression ``(request_id, tip_id)``, labelled
+``model_version`` and ``prompt_version`` (``""`` for a tip no prompt wrote); the canary gate's denominator."""
 REWARDS_POSITIVE_TOTAL: Final = "tipsml_rewards_positive_total"
-"""Counter (feedback consumer): shown tips whose reaction was positive, labelled ``model_version``."""
+"""Counter (feedback consumers): impressions joined with a positive reaction (either may arrive first), once
+each, same labels as :data:`REWARDS_SHOWN_TOTAL`."""
+LABEL_PROMPT_VERSION: Final = "prompt_version"

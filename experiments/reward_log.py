@@ -10,14 +10,17 @@ Write rules, chosen so that redelivery and out-of-order arrival cannot change th
 * ``tip_reaction`` attaches to the row (creating a placeholder if the reaction arrives first); the latest
   reaction by ``reacted_at`` wins.
 * Each event id is applied once (``reward_events``), however often it is delivered.
+* Each row is tallied (:class:`RewardTally`, the consumers' Prometheus counters) at most once as shown, when
+  its ``tip_shown`` first arrives, and at most once as positive, when it first holds both its ``tip_shown`` and
+  a positive reaction (in either order); the ``shown_counted`` / ``positive_counted`` flags remember it.
 
 Readers only see rows whose ``tip_shown`` has arrived: a reaction without its impression has no propensity
 and cannot be attributed.
 
 Every query of the reward tables lives here, the consumers' feature reads included (:func:`shown_since`,
 :func:`tip_counts`, :func:`affinity_counts`), so what counts as a positive reaction is decided once, from
-:attr:`contracts.enums.Reaction.is_positive`. The SQLite helpers both state databases use (connection,
-transaction, timestamps, chunked ``IN`` lists) are here too.
+:attr:`contracts.enums.Reaction.is_positive`. The SQLite helpers both state databases use are in
+:mod:`experiments.sqlite_db`.
 """
 
 from __future__ import annotations
@@ -25,16 +28,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Final, Literal, TypeVar, overload
+from typing import Final, Literal
 
 from contracts.enums import Reaction
 from contracts.events import TipReaction, TipShown
 from contracts.rewards import RewardAggregate, RewardRecord
 from experiments.config import NEW_USER_DAYS, UNKNOWN_SEGMENT, SegmentBy
+from experiments.sqlite_db import chunked, connect, from_ts, marks, to_ts, transaction
 
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS reward_log (
@@ -50,6 +56,8 @@ CREATE TABLE IF NOT EXISTS reward_log (
     reacted_at     REAL,
     profile_features TEXT,
     platform       TEXT,
+    shown_counted  INTEGER,
+    positive_counted INTEGER,
     PRIMARY KEY (request_id, tip_id)
 );
 CREATE INDEX IF NOT EXISTS reward_log_shown_at ON reward_log (shown_at);
@@ -83,67 +91,55 @@ _COLUMNS: Final = (
 POSITIVE_REACTIONS: Final = tuple(r.value for r in Reaction if r.is_positive)
 _POSITIVE_SQL: Final = "reaction IN ({})".format(", ".join(f"'{r}'" for r in POSITIVE_REACTIONS))
 """True for a positive reaction, in SQL (values of our own enum, so quoting them inline is safe)."""
-IN_CHUNK: Final = 500
-"""Keys per ``IN (...)`` list: SQLite caps the parameters of one statement."""
-_T = TypeVar("_T")
-
 Bucket = Literal["prompt_version", "model_version"]
 
 
-@overload
-def to_ts(dt: datetime) -> float: ...
-@overload
-def to_ts(dt: None) -> None: ...
-def to_ts(dt: datetime | None) -> float | None:
-    """Stored form of a timestamp (epoch seconds), None kept."""
-    return None if dt is None else dt.timestamp()
-
-
-def from_ts(ts: float | None) -> datetime | None:
-    """Inverse of :func:`to_ts` (UTC)."""
-    return None if ts is None else datetime.fromtimestamp(ts, UTC)
-
-
-def chunked(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    """``items`` in slices of at most :data:`IN_CHUNK`, one ``IN`` list each."""
-    for i in range(0, len(items), IN_CHUNK):
-        yield items[i : i + IN_CHUNK]
-
-
-def marks(n: int) -> str:
-    """``?,?,...``: the placeholders of an ``IN`` list of ``n`` keys."""
-    return ",".join("?" * n)
-
-
-@contextmanager
-def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT`` (rolled back on error) on a connection in autocommit mode."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def connect(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
-    """Open (creating) the state database in WAL mode; usable from any one thread at a time."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(f"PRAGMA synchronous={synchronous}")
-    conn.execute("PRAGMA busy_timeout=10000")
-    return conn
-
-
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the reward tables if missing, and add columns newer than an existing table (idempotent)."""
+    """Create the reward tables if missing, and add columns newer than an existing table (idempotent).
+
+    Rows from before the tally flags count as tallied already: only what happens from now on is counted.
+    """
     conn.executescript(SCHEMA)
     have = {r[1] for r in conn.execute("PRAGMA table_info(reward_log)")}
     for column in ("profile_features", "platform"):
         if column not in have:
             conn.execute(f"ALTER TABLE reward_log ADD COLUMN {column} TEXT")
+    for column, already in (("shown_counted", "shown_at IS NOT NULL"),
+                            ("positive_counted", f"shown_at IS NOT NULL AND {_POSITIVE_SQL}")):
+        if column not in have:
+            conn.execute(f"ALTER TABLE reward_log ADD COLUMN {column} INTEGER")
+            conn.execute(f"UPDATE reward_log SET {column} = 1 WHERE {already}")
+
+
+VersionKey = tuple[str, str]
+"""(model_version, prompt_version); a tip no prompt wrote has the prompt version ``""`` (no label value)."""
+
+
+@dataclass
+class RewardTally:
+    """Impressions and positive reactions newly joined by one write, per (model version, prompt version)."""
+
+    shown: Counter[VersionKey] = field(default_factory=Counter)
+    positive: Counter[VersionKey] = field(default_factory=Counter)
+
+
+_TALLY_SHOWN: Final = (
+    "UPDATE reward_log SET shown_counted = 1 WHERE request_id = ? AND tip_id = ?"
+    " AND shown_at IS NOT NULL AND shown_counted IS NULL RETURNING model_version, prompt_version"
+)
+_TALLY_POSITIVE: Final = (
+    "UPDATE reward_log SET positive_counted = 1 WHERE request_id = ? AND tip_id = ?"
+    f" AND shown_at IS NOT NULL AND {_POSITIVE_SQL} AND positive_counted IS NULL"
+    " RETURNING model_version, prompt_version"
+)
+
+
+def _tally(conn: sqlite3.Connection, keys: Iterable[tuple[str, str]], tally: RewardTally) -> None:
+    """Mark and count the rows of ``keys`` that became shown, or joined-positive, with this write."""
+    for key in keys:
+        for sql, counter in ((_TALLY_SHOWN, tally.shown), (_TALLY_POSITIVE, tally.positive)):
+            for model_version, prompt_version in conn.execute(sql, key).fetchall():
+                counter[(model_version or "", prompt_version or "")] += 1
 
 
 def _snapshot_text(ev: TipShown) -> str | None:
@@ -170,11 +166,13 @@ def new_event_ids(conn: sqlite3.Connection, table: str, event_ids: Sequence[str]
     return set(event_ids) - seen
 
 
-def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReaction]) -> int:
+def write_events(
+    conn: sqlite3.Connection, events: Iterable[TipShown | TipReaction], tally: RewardTally | None = None
+) -> int:
     """Apply reward events inside the caller's transaction; returns how many were new.
 
     The consumer calls this within the same transaction as its other state writes, so a batch is applied
-    entirely or not at all.
+    entirely or not at all; the rows it joined are added to ``tally`` (when given) in that transaction too.
     """
     unique: dict[str, TipShown | TipReaction] = {}
     for ev in events:
@@ -194,6 +192,7 @@ def write_events(conn: sqlite3.Connection, events: Iterable[TipShown | TipReacti
          to_ts(ev.occurred_at))
         for ev in todo if isinstance(ev, TipReaction)
     ])
+    _tally(conn, dict.fromkeys((ev.request_id, ev.tip_id) for ev in todo), tally or RewardTally())
     return len(todo)
 
 

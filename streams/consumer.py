@@ -247,6 +247,7 @@ class Consumer:
         m.write_seconds.labels(stream).observe(result.write_seconds)
         m.written.labels(stream).inc(result.applied)
         m.duplicates.labels(stream).inc(result.duplicates)
+        m.observe_rewards(result.rewards)
         return []
 
     async def _reject(self, js: JetStreamContext, stream: str, msg: Msg, errors: list[FieldError], reason: str) -> None:

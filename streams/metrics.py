@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from contracts import serving_metrics as sm
+from experiments.reward_log import RewardTally
+
 _BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class IngestMetrics:
-    """Received, acked, naked, dead-lettered, duplicates, write/push latency, consumer lag."""
+    """Received, acked, naked, dead-lettered, duplicates, write/push latency, consumer lag; rewards joined."""
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -40,6 +43,24 @@ class IngestMetrics:
             ["stream"],
             registry=r,
         )
+
+        versions = [sm.LABEL_MODEL_VERSION, sm.LABEL_PROMPT_VERSION]
+        self.rewards_shown = Counter(
+            sm.REWARDS_SHOWN_TOTAL, "Tips shown (tip_shown applied), once per impression.", versions, registry=r
+        )
+        self.rewards_positive = Counter(
+            sm.REWARDS_POSITIVE_TOTAL,
+            "Shown tips joined with a positive reaction, once per impression.",
+            versions,
+            registry=r,
+        )
+
+    def observe_rewards(self, tally: RewardTally) -> None:
+        """Count what one committed batch joined (the consumer calls this once per durable write)."""
+        for (model_version, prompt_version), n in tally.shown.items():
+            self.rewards_shown.labels(model_version, prompt_version).inc(n)
+        for (model_version, prompt_version), n in tally.positive.items():
+            self.rewards_positive.labels(model_version, prompt_version).inc(n)
 
     def observe_push(self, seconds: float, rows: int, batches: int, failures: int) -> None:
         """Add what the pusher process did since the last call."""

@@ -24,7 +24,8 @@ from typing import Final
 from contracts.enums import TaskCategory, TaskPriority, TaskStatus
 from contracts.events import AppOpened, EventBase, TaskCompleted, TaskSynced, TipReaction, TipShown
 from experiments import reward_log
-from experiments.reward_log import chunked, connect, from_ts, marks, new_event_ids, to_ts, transaction, write_events
+from experiments.reward_log import RewardTally, new_event_ids, write_events
+from experiments.sqlite_db import chunked, connect, from_ts, marks, to_ts, transaction
 from feature_repo.features.records import OpenCount, ShownTip, TaskRecord, local_hour, utc_day
 from feature_repo.features.tasks import apply_task_event
 
@@ -124,10 +125,12 @@ class StateStore:
         fresh = new_event_ids(self.conn, "ingested_events", list(unique))
         return [ev for eid, ev in unique.items() if eid in fresh]
 
-    def apply(self, batch_id: str, events: Sequence[EventBase], files: Sequence[str], as_of: datetime) -> Affected:
+    def apply(self, batch_id: str, events: Sequence[EventBase], files: Sequence[str], as_of: datetime,
+              tally: RewardTally | None = None) -> Affected:
         """Apply new events and record the batch, in one transaction; returns the keys to push.
 
-        ``as_of`` is the batch clock the online values are computed at (see :func:`streams.online.batch_as_of`).
+        ``as_of`` is the batch clock the online values are computed at (see :func:`streams.online.batch_as_of`);
+        impressions and positive reactions the batch joined are added to ``tally``.
         """
         affected = Affected()
         with self.transaction() as conn:
@@ -148,7 +151,7 @@ class StateStore:
                 [(u, d, h, n) for (u, d, h), n in opens.items()],
             )
             tip_events = [e for e in events if isinstance(e, TipShown | TipReaction)]
-            write_events(conn, tip_events)
+            write_events(conn, tip_events, tally)
             for e in events:
                 affected.users.add(e.user_id)
             for te in task_events:

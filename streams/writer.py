@@ -23,10 +23,11 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from experiments.reward_log import RewardTally
 from streams import event_log
 from streams.errors import RecoveryError, WriteError
 from streams.event_log import LoggedEvent
@@ -46,6 +47,8 @@ class WriteResult:
     applied: int
     duplicates: int
     write_seconds: float
+    rewards: RewardTally = field(default_factory=RewardTally)
+    """Impressions and positive reactions this batch joined, counted once however often they arrive."""
 
 
 class BatchWriter:
@@ -96,11 +99,12 @@ class BatchWriter:
             if not fresh:
                 return WriteResult(0, len(batch), time.perf_counter() - started)
             batch_id = uuid.uuid4().hex
+            tally = RewardTally()
             tmp: list[Path] = []
             try:
                 tmp = event_log.write_tmp(self.event_log_dir, batch_id, fresh)
                 as_of = batch_as_of(max(le.event.occurred_at for le in fresh))
-                self.state.apply(batch_id, [le.event for le in fresh], [str(p) for p in tmp], as_of)
+                self.state.apply(batch_id, [le.event for le in fresh], [str(p) for p in tmp], as_of, tally)
             except BaseException:  # not committed: its files would only wait for the next start-up's recovery
                 event_log.discard(tmp)
                 raise
@@ -114,4 +118,4 @@ class BatchWriter:
         except sqlite3.Error as e:  # the batch is durable; pruning is retried with the next one
             self.next_prune = 0.0
             log.warning("pruning applied event ids failed: %s", e)
-        return WriteResult(len(fresh), len(batch) - len(fresh), time.perf_counter() - started)
+        return WriteResult(len(fresh), len(batch) - len(fresh), time.perf_counter() - started, tally)
