@@ -255,7 +255,8 @@ def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(sta
 
     client = mlflow.MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
     champion = client.get_model_version(SCORER_MODEL, stack.champion_version)
-    candidate = client.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id).version
+    candidate = client.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id,
+                                            model_id=champion.model_id).version  # a second version, same artifacts
     before = get_json(stack.cluster, "inferenceservice", "tip-scorer", "-n", NS)
     rollout = {
         "apiVersion": "tipsml.io/v1alpha1", "kind": "ModelRollout",
