@@ -41,3 +41,9 @@ REWARDS_POSITIVE_TOTAL: Final = "tipsml_rewards_positive_total"
 """Counter (feedback consumers): impressions joined with a positive reaction (either may arrive first), once
 each, same labels as :data:`REWARDS_SHOWN_TOTAL`."""
 LABEL_PROMPT_VERSION: Final = "prompt_version"
+
+SHADOW_UNPAIRED_TOTAL: Final = "tipsml_scorer_shadow_unpaired_total"
+"""Counter (shadow only): mirrored events that gave no :data:`RANK_AGREEMENT` sample, by ``reason``:
+``expired`` (its other half never came within the pairing window or cap), ``mismatch`` (request and response
+differ in instances), ``undefined`` (an instance whose rankings share fewer than two tips or tie them all)."""
+LABEL_REASON: Final = "reason"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Histogram, Summary
 
 from contracts import serving_metrics as names
 
@@ -26,6 +26,15 @@ UNKNOWN_PROFILE = Counter(
     names.UNKNOWN_PROFILE_FEATURES_TOTAL.removesuffix("_total"),
     "profile_features names sent that this scorer does not know (ignored).",
     _LABELS,
+)
+
+RANK_AGREEMENT = Summary(
+    names.RANK_AGREEMENT, "Kendall tau-b of the shadow's and the champion's ranking, per instance.", _LABELS
+)
+SHADOW_UNPAIRED = Counter(
+    names.SHADOW_UNPAIRED_TOTAL.removesuffix("_total"),
+    "Mirrored events that gave no rank-agreement sample.",
+    (*_LABELS, names.LABEL_REASON),
 )
 
 
@@ -49,4 +58,23 @@ class ScorerMetrics:
             LATENCY.labels(**labels),
             SCORES.labels(**labels),
             UNKNOWN_PROFILE.labels(**labels),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowMetrics:
+    """The shadow's pairing series, bound to its model version and role."""
+
+    agreement: Summary
+    unpaired_expired: Counter
+    unpaired_mismatch: Counter
+    unpaired_undefined: Counter
+
+    @classmethod
+    def bind(cls, model_version: str, role: str) -> ShadowMetrics:
+        """Children of the module-level series for this version and role."""
+        labels = {names.LABEL_MODEL_VERSION: model_version, names.LABEL_ROLE: role}
+        return cls(
+            RANK_AGREEMENT.labels(**labels),
+            *(SHADOW_UNPAIRED.labels(**labels, reason=r) for r in ("expired", "mismatch", "undefined")),
         )

@@ -5,6 +5,9 @@ feature-store probe per ``feature_probe_interval_s`` while the store is marked d
 read and scoring run on the event loop when the online store is SQLite in this process (~1 ms of CPU that
 holds the GIL wherever it runs; a thread hand-off doubled the CPU per request), and in the scorer's thread
 pool for a network store, whose reads wait (``ScorerSettings.predict_in``).
+
+In the shadow role, a request that is a KServe logger CloudEvent (a ``ce-type`` header) is mirrored traffic:
+:mod:`predictors.scorer.shadow` scores requests, reads the champion's responses and pairs them.
 """
 
 from __future__ import annotations
@@ -20,10 +23,15 @@ from typing import Any, TypeVar
 import kserve
 from kserve.protocol.infer_type import InferOutput, InferRequest, InferResponse
 
-from predictors.scorer.errors import ScorerNotReadyError
+from contracts.scorer import ScorerResponse
+from contracts.validation import FieldError
+from predictors.common.requests import parse_body
+from predictors.scorer.errors import InvalidRequestError, ScorerNotReadyError
+from predictors.scorer.metrics import ShadowMetrics
 from predictors.scorer.requests import parse_v1, parse_v2
 from predictors.scorer.service import ScoringService, runs_in_loop
-from predictors.scorer.settings import ScorerSettings
+from predictors.scorer.settings import Role, ScorerSettings
+from predictors.scorer.shadow import CE_ID, CE_TYPE, REQUEST_EVENT, RESPONSE_EVENT, Pairing, rankings
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,7 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
         self.service: ScoringService | None = None
         self._last_probe = 0.0
         self._executor: ThreadPoolExecutor | None = None
+        self.pairing: Pairing | None = None
 
     async def _run(self, fn: Callable[[_A], _R], arg: _A) -> _R:
         """``fn(arg)`` on the loop when the store is local (``predict_in``), else in the scorer's own pool.
@@ -60,6 +69,10 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
             self.service.probe()
             if not runs_in_loop(self.settings.predict_in, self.service.source):
                 self._executor = ThreadPoolExecutor(self.settings.executor_threads, thread_name_prefix="scorer")
+            if self.settings.role is Role.SHADOW:
+                metrics = ShadowMetrics.bind(self.service.model.version, self.settings.metrics_role or Role.SHADOW)
+                settings = self.settings
+                self.pairing = Pairing(metrics, settings.shadow_pending_max, settings.shadow_pending_ttl_s)
         self.ready = True
         return True
 
@@ -87,8 +100,11 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
         headers: dict[str, str] | None = None,
         response_headers: dict[str, str] | None = None,
     ) -> dict[str, Any] | InferResponse:
-        """V1: validate, read features, rank. V2: score the feature tensors as sent."""
+        """V1: validate, read features, rank. V2: score the feature tensors as sent. Shadow: mirrored events."""
         service = self._service()
+        event_type = (headers or {}).get(CE_TYPE)
+        if self.pairing is not None and event_type is not None and not isinstance(payload, InferRequest):
+            return await self._mirrored(service, self.pairing, event_type, (headers or {}).get(CE_ID, ""), payload)
         if isinstance(payload, InferRequest):
             rows = parse_v2(payload.inputs, service.model.feature_names, self.settings.max_candidates)
             scores = await self._run(service.score_rows, rows)
@@ -101,6 +117,20 @@ class TipScorer(kserve.Model):  # type: ignore[misc]
             )
         request = parse_v1(payload, self.settings.max_candidates)
         return await self._run(service.score_v1, request)
+
+    async def _mirrored(
+        self, service: ScoringService, pairing: Pairing, event_type: str, event_id: str, payload: Any
+    ) -> dict[str, Any]:
+        """Score a mirrored request, or take the champion's response; pair them. A short acknowledgement."""
+        if event_type == REQUEST_EVENT:
+            request = parse_v1(payload, self.settings.max_candidates)
+            paired = pairing.ours(event_id, rankings(await self._run(service.score_v1, request)))
+        elif event_type == RESPONSE_EVENT:
+            response = parse_body(ScorerResponse, payload, InvalidRequestError)
+            paired = pairing.theirs(event_id, rankings(response.model_dump()))
+        else:
+            raise InvalidRequestError([FieldError(CE_TYPE, f"not {REQUEST_EVENT} or {RESPONSE_EVENT}")])
+        return {"event": event_type, "paired": paired}
 
     def get_input_types(self) -> list[dict[str, Any]]:
         """V2 metadata: one FP64 column per model feature, in the order a ``features`` matrix uses."""

@@ -56,6 +56,13 @@ class ScorerSettings(BaseSettings):
     metrics_role: Literal["champion", "canary", "shadow"] | None = None
     """``role`` label on the serving metrics; defaults to ``shadow`` for a shadow, else ``champion``."""
 
+    shadow_pending_max: Annotated[int, Field(ge=1)] = 10_000
+    """Shadow role: most mirrored requests or responses kept waiting for their other half (oldest dropped
+    first and counted; a few KB each)."""
+
+    shadow_pending_ttl_s: Annotated[float, Field(gt=0)] = 30.0
+    """Shadow role: how long a mirrored request or response waits for its other half before it is dropped."""
+
     max_candidates: Annotated[int, Field(ge=1, le=MAX_CANDIDATES)] = MAX_CANDIDATES
     """Requests with more candidates per instance get a 400."""
 
