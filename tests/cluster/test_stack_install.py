@@ -255,8 +255,10 @@ def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(sta
 
     client = mlflow.MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
     champion = client.get_model_version(SCORER_MODEL, stack.champion_version)
+    # A second version of the same logged model (MLflow 3 sources are "models:/<model id>").
+    logged_model = champion.model_id or champion.source.removeprefix("models:/")
     candidate = client.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id,
-                                            model_id=champion.model_id).version  # a second version, same artifacts
+                                            model_id=logged_model).version
     before = get_json(stack.cluster, "inferenceservice", "tip-scorer", "-n", NS)
     rollout = {
         "apiVersion": "tipsml.io/v1alpha1", "kind": "ModelRollout",
