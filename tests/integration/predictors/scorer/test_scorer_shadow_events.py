@@ -29,16 +29,18 @@ StartScorer = Callable[..., ScorerProcess]
 
 
 def post_event(shadow: ScorerProcess, event_type: str, event_id: str, body: Any) -> httpx.Response:
-    """One event as KServe v0.20's logger agent posts it (binary content mode)."""
+    """One event as KServe v0.20's logger agent posts it (binary content mode, its extension attributes)."""
     headers = {
-        "ce-id": event_id,
+        "ce-id": event_id,  # the same for a request and its response
         "ce-type": event_type,
         "ce-source": "http://localhost:9081/",
         "ce-specversion": "1.0",
+        "ce-time": datetime.now(UTC).isoformat(),
         "ce-inferenceservicename": "tip-scorer",
         "ce-namespace": "tipsml",
         "ce-component": "predictor",
         "ce-endpoint": "",
+        "ce-metadata": "{}",
         "content-type": "application/json",
     }
     return httpx.post(shadow.url + PREDICT, json=body, headers=headers, timeout=10)
