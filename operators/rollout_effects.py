@@ -141,6 +141,9 @@ def shadow_of(champion: dict[str, Any], version: str, uri: str) -> dict[str, Any
     predictor = copy.deepcopy(champion["spec"].get("predictor", {}))
     for key in ("logger", "canaryTrafficPercent"):
         predictor.pop(key, None)
+    # One replica: the logger's request and response events for one id must reach the same process to pair
+    # (predictors/scorer/shadow.py); a Service spreading them over replicas would leave most unpaired.
+    predictor["minReplicas"] = predictor["maxReplicas"] = 1
     shadow = {
         "apiVersion": champion["apiVersion"],
         "kind": champion["kind"],

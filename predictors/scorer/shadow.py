@@ -13,8 +13,9 @@ RANK_AGREEMENT` sample per instance. Unpaired halves wait in a map bounded in si
 is counted in :data:`~contracts.serving_metrics.SHADOW_UNPAIRED_TOTAL`, never kept. Nothing is written
 anywhere, and the logger is fire-and-forget: the answer is a small acknowledgement, never seen by a user.
 
-Pairing needs both halves of an id to reach the same process: run the shadow with one replica (or let the
-unpaired counter show what a Service spreading one id over several replicas costs).
+Pairing needs both halves of an id to reach the same process, so the operator runs the shadow InferenceService
+with one replica (``operators.rollout_effects.shadow_of``); the unpaired counter shows anything that still
+fails to pair.
 """
 
 from __future__ import annotations

@@ -122,6 +122,8 @@ async def test_first_pass_starts_the_shadow_from_the_champion(
     shadow = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer-shadow")
     env = {e["name"]: e["value"] for e in shadow["spec"]["predictor"]["containers"][0]["env"]}
     assert env["TIPSML_MODEL_URI"] == f"models:/{model}/2" and env["TIPSML_ROLE"] == "shadow"
+    # One replica, so a logged request and its response reach the same shadow process and pair.
+    assert shadow["spec"]["predictor"]["minReplicas"] == shadow["spec"]["predictor"]["maxReplicas"] == 1
     assert status["trafficMechanism"] == "Serverless: Knative revisions, canaryTrafficPercent"
 
 
