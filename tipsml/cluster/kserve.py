@@ -29,7 +29,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 import yaml
 
@@ -52,6 +52,14 @@ CRD_FILES: Final = (
 )
 RUNTIME_FILES: Final = ("kserve-lgbserver.yaml", "kserve-sklearnserver.yaml", "kserve-xgbserver.yaml",
                         "kserve-mlserver.yaml", "kserve-huggingfaceserver.yaml")
+
+
+class Kubectl(Protocol):
+    """The cluster's kubectl runner (:meth:`tipsml.cluster.node.NodeCluster.kubectl`); raises on failure."""
+
+    def __call__(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run ``kubectl args`` with ``input`` on stdin."""
+        ...
 
 
 def config_map(config_dir: Path) -> dict[str, Any]:
@@ -104,21 +112,14 @@ def manifest(docs: list[dict[str, Any]]) -> str:
 
 
 class KServe:
-    """Installs KServe's objects and runs its manager against a cluster (``kubectl`` and admin kubeconfig)."""
+    """Installs KServe's objects and runs its manager against a cluster, through that cluster's ``kubectl``."""
 
-    def __init__(self, state_dir: Path, bin_dir: Path, config_dir: Path, kubeconfig: Path) -> None:
+    def __init__(self, state_dir: Path, bin_dir: Path, config_dir: Path, kubeconfig: Path, kubectl: Kubectl) -> None:
         self.state_dir = state_dir
         self.bin_dir = bin_dir
         self.config_dir = config_dir
         self.kubeconfig = kubeconfig
-
-    def kubectl(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        """Run kubectl; a failure raises :class:`StartupError` with its output."""
-        out = subprocess.run([str(self.bin_dir / "kubectl"), f"--kubeconfig={self.kubeconfig}", *args],
-                             input=input, capture_output=True, text=True, timeout=120, check=False)
-        if out.returncode != 0:
-            raise StartupError(f"kubectl {' '.join(args[:3])} failed: {out.stderr.strip() or out.stdout.strip()}")
-        return out
+        self.kubectl = kubectl
 
     def install_objects(self) -> None:
         """Namespace, CRDs (waited on until Established) and the controller's ConfigMap."""
@@ -130,14 +131,16 @@ class KServe:
         self.kubectl("wait", "--for=condition=Established", "--timeout=60s", *names)
         self.kubectl("apply", "-f", "-", input=manifest([config_map(self.config_dir)]))
 
-    def start_manager(self, die_with_parent: bool) -> subprocess.Popen[bytes]:
-        """Write the webhook certificate, start the manager and wait until its webhook server answers."""
+    def start_manager(self, die_with_parent: bool) -> tuple[subprocess.Popen[bytes], int]:
+        """Write the webhook certificate, start the manager, wait until its webhook server answers.
+
+        Returns the process and the webhook port (for :meth:`install_webhooks`).
+        """
         tmp = self.state_dir / "kserve-tmp"
         # controller-runtime reads the webhook pair from $TMPDIR/k8s-webhook-server/serving-certs.
         write_serving_pair(tmp / "k8s-webhook-server" / "serving-certs", "kserve-webhook-server",
                            (WEBHOOK_HOST,), ("localhost",), self.state_dir)
         webhook_port, metrics_port, probe_port = free_ports(3)
-        self.webhook_port = webhook_port
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "POD_NAMESPACE": NAMESPACE, "TMPDIR": str(tmp)}
         log = (self.state_dir / f"{MANAGER}.log").open("wb")
         with log:
@@ -152,14 +155,14 @@ class KServe:
             if proc.poll() is not None:
                 raise StartupError(f"{MANAGER} exited with {proc.returncode}:\n{self.log_tail()}")
             if _answers(f"https://{WEBHOOK_HOST}:{webhook_port}/", self.state_dir / "ca.crt"):
-                return proc
+                return proc, webhook_port
             time.sleep(0.5)
         raise StartupError(f"{MANAGER}'s webhook server did not answer in 90s:\n{self.log_tail()}")
 
-    def install_webhooks(self) -> None:
+    def install_webhooks(self, webhook_port: int) -> None:
         """Register the webhooks (now that the manager serves them) and the ClusterServingRuntimes they check."""
         ca = (self.state_dir / "ca.crt").read_bytes()
-        self.kubectl("apply", "-f", "-", input=manifest(webhook_configurations(self.config_dir, self.webhook_port, ca)))
+        self.kubectl("apply", "-f", "-", input=manifest(webhook_configurations(self.config_dir, webhook_port, ca)))
         self.kubectl("apply", "-f", "-", input=manifest(serving_runtimes(self.config_dir)))
 
     def log_tail(self, lines: int = 30) -> str:

@@ -244,12 +244,12 @@ def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_p
     cluster.kubectl("apply", "-f", "-", input=storage_manifests(layout))
 
     note("KServe (Standard mode): CRDs, inferenceservice-config, manager, webhooks, serving runtimes")
-    kserve = KServe(state, bins, kserve_config_dir(bins), cluster.kubeconfig)
+    kserve = KServe(state, bins, kserve_config_dir(bins), cluster.kubeconfig, cluster.kubectl)
     kserve.install_objects()
-    proc = kserve.start_manager(die_with_parent)
+    proc, webhook_port = kserve.start_manager(die_with_parent)
     cluster.processes.append(proc)
     cluster.pids[MANAGER] = proc.pid
-    kserve.install_webhooks()
+    kserve.install_webhooks(webhook_port)
 
 
 def _containerd_answers(sock: Path) -> bool:
