@@ -140,7 +140,7 @@ class Consumer:
         nc = await connect(self.settings)
         try:
             js = nc.jetstream()
-            await ensure_streams(js)
+            await ensure_streams(js, self.settings.stream_limits)
             subs = {}
             for stream in CONSUMED:
                 await js.add_consumer(stream, consumer_config(self.settings, stream))

@@ -21,3 +21,7 @@ class RecoveryError(IngestError):
 
 class PusherError(IngestError):
     """The online pusher process could not start (it failed to open the Feast store, or took too long)."""
+
+
+class StreamSetupError(IngestError):
+    """JetStream refused to create or update a stream; the message says what to change."""

@@ -9,10 +9,10 @@ from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.local_state import DEFAULT_STATE_DIR, LocalState
-from streams.topology import StreamLimits
+from streams.topology import StreamLimitSettings
 
 
-class ConsumerSettings(BaseSettings):
+class ConsumerSettings(StreamLimitSettings, BaseSettings):
     """Where NATS is, how deliveries are retried, how big batches are, where state is written."""
 
     model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore")
@@ -69,8 +69,10 @@ class ConsumerSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _retention_outlives_the_streams(self) -> ConsumerSettings:
-        if self.applied_ids_retention_hours * 3600.0 <= StreamLimits().max_age_seconds:
-            raise ValueError("applied_ids_retention_hours must exceed the streams' max age (7 days)")
+        if self.applied_ids_retention_hours <= self.stream_max_age_hours:
+            raise ValueError(
+                f"applied_ids_retention_hours must exceed the streams' max age ({self.stream_max_age_hours:g} h)"
+            )
         return self
 
     @property

@@ -21,3 +21,7 @@ class StackNotRunningError(TipsmlError):
 
 class NatsUnreachableError(TipsmlError):
     """The NATS server `up` needs (started or external) did not answer in time."""
+
+
+class StreamsRefusedError(TipsmlError):
+    """NATS answered but JetStream refused to create the streams (e.g. not enough storage for their limits)."""

@@ -16,8 +16,9 @@ import nats.errors
 from nats.js.errors import NotFoundError
 
 from contracts.streams import STREAM_SUBJECTS
-from streams.topology import ensure_streams
-from tipsml.errors import NatsUnreachableError, StackNotRunningError
+from streams.errors import StreamSetupError
+from streams.topology import StreamLimits, ensure_streams
+from tipsml.errors import NatsUnreachableError, StackNotRunningError, StreamsRefusedError
 from tipsml.stack.nats_server import nats_server_command
 from tipsml.stack.processes import (
     ProcessRecord,
@@ -72,14 +73,16 @@ def start_nats(settings: StackSettings, say: Step = _say) -> ProcessRecord | Non
     return record
 
 
-async def _ensure_streams(url: str, timeout: float) -> list[str]:
+async def _ensure_streams(url: str, timeout: float, limits: StreamLimits) -> list[str]:
     """Create the streams, or fail within ``timeout`` with one line.
 
     One attempt per server, no reconnects (nats-py's ``max_reconnect_attempts=0`` means unlimited on the first
     connect) and no error callback (its default logs a traceback per attempt).
     """
     try:
-        return await asyncio.wait_for(_connect_and_ensure(url, timeout), timeout)
+        return await asyncio.wait_for(_connect_and_ensure(url, timeout, limits), timeout)
+    except StreamSetupError as e:
+        raise StreamsRefusedError(str(e)) from e
     except (OSError, TimeoutError, nats.errors.Error) as e:
         raise NatsUnreachableError(
             f"NATS at {url} did not answer within {timeout:g} s ({type(e).__name__}); check that it runs and"
@@ -87,12 +90,12 @@ async def _ensure_streams(url: str, timeout: float) -> list[str]:
         ) from e
 
 
-async def _connect_and_ensure(url: str, timeout: float) -> list[str]:
+async def _connect_and_ensure(url: str, timeout: float, limits: StreamLimits) -> list[str]:
     nc = await nats.connect(
         servers=url.split(","), connect_timeout=min(2.0, timeout), allow_reconnect=False, error_cb=_quiet
     )
     try:
-        return await ensure_streams(nc.jetstream())
+        return await ensure_streams(nc.jetstream(), limits)
     finally:
         await nc.close()
 
@@ -137,6 +140,8 @@ def start_consumers(settings: StackSettings, say: Step = _say) -> ProcessRecord 
         "TIPSML_STATE_DIR": str(state.root.resolve()),
         "TIPSML_METRICS_PORT": str(port),
         "TIPSML_METRICS_HOST": settings.host,
+        "TIPSML_STREAM_MAX_BYTES": str(int(settings.stream_max_bytes)),
+        "TIPSML_STREAM_MAX_AGE_HOURS": repr(settings.stream_max_age_hours),
     }
     record = spawn(CONSUMERS, [sys.executable, "-m", "streams"], port, state.pids_dir,
                    state.logs_dir / "consumers.log", env=env, ready_timeout=120.0)
@@ -148,7 +153,9 @@ def up(settings: StackSettings, say: Step = _say) -> None:
     """Bring the local stack up; safe to run again."""
     prepare_dirs(settings)
     start_nats(settings, say)
-    names = asyncio.run(_ensure_streams(settings.effective_nats_url, settings.nats_connect_timeout_seconds))
+    names = asyncio.run(
+        _ensure_streams(settings.effective_nats_url, settings.nats_connect_timeout_seconds, settings.stream_limits)
+    )
     say(f"streams ready: {', '.join(names)}")
     say(f"mlflow ready: {prepare_mlflow(settings)}")
     say(f"feast repo applied: {prepare_feast(settings)}")

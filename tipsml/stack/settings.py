@@ -8,9 +8,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from contracts.local_state import DEFAULT_STATE_DIR, LocalState
+from streams.topology import StreamLimitSettings
 
 
-class StackSettings(BaseSettings):
+class StackSettings(StreamLimitSettings, BaseSettings):
     """Where local state lives and which loopback ports the stack binds."""
 
     model_config = SettingsConfigDict(env_prefix="TIPSML_", extra="ignore")

@@ -104,6 +104,10 @@ def test_dependencies_chart_wires_the_feast_secret_to_its_own_services(helm: Any
     assert secret["stringData"]["registry-url"] == (
         f"postgresql+psycopg://postgres:{password['stringData']['password']}@postgres.deps-ns.svc.cluster.local:5432/feast")
     assert len(password["stringData"]["password"]) == 24
+    # JetStream may use the claim, not 75 % of whatever the node's disk has free.
+    claim = next(d for d in docs if d["kind"] == "PersistentVolumeClaim" and d["metadata"]["name"] == "nats")
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and d["metadata"]["name"] == "nats-config")
+    assert f"max_file_store: {claim['spec']['resources']['requests']['storage']}" in config["data"]["nats.conf"]
 
 
 def test_crds_chart_carries_exactly_the_generated_crds(helm: Any) -> None:
@@ -299,6 +303,7 @@ def test_every_tipsml_env_is_a_setting_its_deployable_reads(helm: Any, monkeypat
             assert settings.backoff_seconds == [30.0, 60.0, 120.0]
             assert str(settings.nats_creds_file).startswith("/var/run/secrets/tipsml/")
             assert str(settings.feast_config) == "/etc/tipsml/feast/feature_store.yaml"  # Redis, not local SQLite
+            assert settings.stream_limits.max_bytes == 4 * 1024**3  # production's, from values
         if cls is GeneratorSettings:
             assert settings.default_prompt_version == "v1" and not settings.seed_default_prompts
             assert str(settings.prompts_dir) == "/etc/tipsml/prompts"
