@@ -31,9 +31,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 import numpy as np
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey
+from feast.protos.feast.types.Value_pb2 import Value
 
 from contracts.profile import PROFILE_FEATURES, ProfileFeatures
 from feature_repo.names import FEATURE_SERVICE, REQUEST_TIME_FIELD, TIP_STATS_VIEW
@@ -49,6 +52,17 @@ REQUEST_NAMES: Final = (*(f.name for f in PROFILE_FEATURES), REQUEST_TIME_FIELD)
 """The on-demand view's request data: the recommender's profile features and the request time."""
 
 Transform = Literal["in_process", "feast"]
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    """A plain feature view of the service, with what a read of it needs, looked up once."""
+
+    view: Any
+    join_keys: tuple[str, ...]
+    features: list[str]
+    tip_stats: bool
+    """The view that carries the category (read first, optionally through the short-lived cache)."""
 
 
 class CategoryCache:
@@ -89,16 +103,17 @@ class FeastFeatureSource:
         cache: CategoryCache | None = None,
         tip_stats_cache: TtlCache[tuple[str, ...], dict[str, object]] | None = None,
     ) -> None:
-        from feature_repo.features import scoring_inputs_batch
+        from feature_repo.features.scoring import scoring_inputs_columns
 
         self._store = store
         self._features = tuple(model_features)
         self._transform = transform
-        self._batch = scoring_inputs_batch
+        self._columns = scoring_inputs_columns
         self._cache = cache or CategoryCache()
         self._tip_stats = tip_stats_cache
         self._service: Any = None
-        self._views: list[tuple[Any, list[str]]] = []
+        self._views: list[_View] = []
+        self._online_store: Any = None
 
     @property
     def local(self) -> bool:
@@ -107,8 +122,8 @@ class FeastFeatureSource:
 
         return isinstance(self._store.config.online_store, SqliteOnlineStoreConfig)
 
-    def _resolve(self) -> tuple[Any, list[tuple[Any, list[str]]]]:
-        """The feature service and its plain views with the features it takes from each (registry, once).
+    def _resolve(self) -> tuple[Any, list[_View]]:
+        """The feature service and its plain views with their join keys and features (registry, once).
 
         Lazy, so a process started while the store is down comes up not-ready and recovers by itself.
         """
@@ -116,16 +131,21 @@ class FeastFeatureSource:
             try:
                 service = self._store.get_feature_service(FEATURE_SERVICE)
                 odfvs = {v.name for v in self._store.list_on_demand_feature_views()}
-                views = [
-                    (self._store.get_feature_view(p.name), [f.name for f in p.features])
-                    for p in service.feature_view_projections
-                    if p.name not in odfvs
-                ]
+                views = []
+                for p in service.feature_view_projections:
+                    if p.name in odfvs:
+                        continue
+                    view = self._store.get_feature_view(p.name)
+                    join_keys = tuple(c.name for c in view.entity_columns)
+                    views.append(_View(view, join_keys, [f.name for f in p.features], view.name == CATEGORY_VIEW))
+                # Feast has no public accessor for the provider whose online_read get_online_features uses.
+                online_store = self._store._get_provider()
             except Exception as e:  # noqa: BLE001 - any registry failure means the store is unusable
                 raise FeatureStoreUnavailableError(f"cannot read the feature registry: {type(e).__name__}: {e}") from e
             # Tip stats first: they carry the category that keys the affinity view.
-            views.sort(key=lambda v: v[0].name != CATEGORY_VIEW)
+            views.sort(key=lambda v: not v.tip_stats)
             self._views = views
+            self._online_store = online_store
             self._service = service
         return self._service, self._views
 
@@ -162,54 +182,53 @@ class FeastFeatureSource:
         n = len(tip_ids)
         if self._transform == "feast":
             return self._rows_by_feast(service, user_id, tip_ids, sent)
-        columns: dict[str, list[object]] = {}
-        keys = {"user_id": [user_id] * n, "tip_id": list(tip_ids)}
-        for view, features in views:
-            join_keys = [c.name for c in view.entity_columns]
-            per_row = list(zip(*(keys[k] for k in join_keys), strict=True))
-            by_key = self._values(view, join_keys, list(dict.fromkeys(per_row)), features)
-            for f in features:
-                columns[f] = [by_key[k].get(f) for k in per_row]
-            if view.name == CATEGORY_VIEW:
+        columns: dict[str, Sequence[object]] = {}
+        keys: dict[str, Sequence[str]] = {"user_id": [user_id] * n, "tip_id": tip_ids}
+        for v in views:
+            per_row = list(zip(*(keys[k] for k in v.join_keys), strict=True))
+            unique = list(dict.fromkeys(per_row))
+            by_key = self._values(v, unique)
+            if len(unique) == 1:  # a user's own row: the same values for every candidate
+                one = by_key[unique[0]]
+                for f in v.features:
+                    columns[f] = [one.get(f)] * n
+            else:
+                found = [by_key[k] for k in per_row]
+                for f in v.features:
+                    columns[f] = [values.get(f) for values in found]
+            if v.tip_stats:
                 keys["category"] = [c if isinstance(c, str) else "" for c in columns[CATEGORY_FEATURE]]
         for name in REQUEST_NAMES:
             columns[name] = [sent.get(name)] * n
-        inputs = self._batch(columns)
-        return np.array([inputs[f] for f in self._features], dtype=np.float64).T.reshape(n, len(self._features))
+        inputs = self._columns(columns)
+        out = np.empty((n, len(self._features)), dtype=np.float64)
+        for j, f in enumerate(self._features):
+            out[:, j] = inputs[f]
+        return out
 
-    def _values(
-        self, view: Any, join_keys: list[str], keys: list[tuple[str, ...]], features: list[str]
-    ) -> dict[tuple[str, ...], dict[str, object]]:
+    def _values(self, v: _View, keys: list[tuple[str, ...]]) -> dict[tuple[str, ...], dict[str, object]]:
         """Values per key: tip stats through the short-lived cache when one is set, other views fresh."""
-        cache = self._tip_stats if view.name == CATEGORY_VIEW else None
+        cache = self._tip_stats if v.tip_stats else None
         if cache is None:
-            return dict(zip(keys, self._online_read(view, join_keys, keys, features), strict=True))
+            return dict(zip(keys, self._online_read(v, keys), strict=True))
         found, missing = cache.get_many(keys)
         if missing:
-            fresh = list(zip(missing, self._online_read(view, join_keys, missing, features), strict=True))
+            fresh = list(zip(missing, self._online_read(v, missing), strict=True))
             cache.put_many(fresh)
             found.update(fresh)
         return found
 
-    def _online_read(
-        self, view: Any, join_keys: list[str], keys: list[tuple[str, ...]], features: list[str]
-    ) -> list[dict[str, object]]:
-        """Values of ``features`` for each key ({} for a key without a row), straight from the online store."""
-        from feast.protos.feast.types.EntityKey_pb2 import EntityKey
-        from feast.protos.feast.types.Value_pb2 import Value
-
-        protos = [EntityKey(join_keys=join_keys, entity_values=[Value(string_val=v) for v in key]) for key in keys]
+    def _online_read(self, v: _View, keys: list[tuple[str, ...]]) -> list[dict[str, object]]:
+        """Values of the view's features for each key ({} for a key without a row), straight from the store."""
+        join_keys = list(v.join_keys)
+        protos = [EntityKey(join_keys=join_keys, entity_values=[Value(string_val=s) for s in key]) for key in keys]
         try:
-            read = self._provider().online_read(
-                config=self._store.config, table=view, entity_keys=protos, requested_features=features
+            read = self._online_store.online_read(
+                config=self._store.config, table=v.view, entity_keys=protos, requested_features=v.features
             )
         except Exception as e:  # noqa: BLE001 - see module docstring
             raise FeatureStoreUnavailableError(f"online feature read failed: {type(e).__name__}: {e}") from e
-        return [{f: _python(v) for f, v in values.items()} if values else {} for _, values in read]
-
-    def _provider(self) -> Any:
-        # Feast has no public accessor for the provider whose online_read get_online_features itself uses.
-        return self._store._get_provider()
+        return [{f: _python(x) for f, x in values.items()} if values else {} for _, values in read]
 
     def _rows_by_feast(self, service: Any, user_id: str, tip_ids: Sequence[str], sent: dict[str, Any]) -> Matrix:
         n = len(tip_ids)
