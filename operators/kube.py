@@ -58,6 +58,7 @@ class Kube:
         self.api = api
         self.core = client.CoreV1Api(api)
         self.objects = client.CustomObjectsApi(api)
+        self.apps = client.AppsV1Api(api)
 
     # --- prompt registry ConfigMap ---------------------------------------------------------------
 
@@ -177,6 +178,57 @@ class Kube:
         try:
             await asyncio.to_thread(
                 self.objects.delete_namespaced_custom_object, **ISVC, namespace=namespace, name=name
+            )
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+    # --- Deployments (Standard mode's canary) ----------------------------------------------------
+
+    async def get_deployment(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Deployment as its JSON body (camelCase keys), or None when it does not exist."""
+        try:
+            obj = await asyncio.to_thread(self.apps.read_namespaced_deployment, name, namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        body: dict[str, Any] = self.api.sanitize_for_serialization(obj)
+        return body
+
+    async def put_deployment(self, namespace: str, body: dict[str, Any]) -> None:
+        """Create the Deployment ``body``, or replace it when its replicas or metadata differ.
+
+        The caller puts a digest of the spec it wants in an annotation, so a changed template shows there.
+        """
+        name = body["metadata"]["name"]
+
+        def update() -> None:
+            try:
+                current = self.api.sanitize_for_serialization(self.apps.read_namespaced_deployment(name, namespace))
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+                self.apps.create_namespaced_deployment(namespace, body)
+                return
+            # The API server defaults fields of the spec it stores, so "unchanged" is read from what we wrote.
+            wanted_meta = {k: body["metadata"].get(k) for k in ("labels", "annotations", "ownerReferences")}
+            if current["spec"].get("replicas") == body["spec"].get("replicas") and all(
+                current["metadata"].get(k) == v for k, v in wanted_meta.items()
+            ):
+                return
+            current["spec"] = body["spec"]
+            current["metadata"].update(wanted_meta)
+            self.apps.replace_namespaced_deployment(name, namespace, current)  # carries resourceVersion
+
+        await retry_conflicts(update, f"deployment {namespace}/{name}")
+
+    async def delete_deployment(self, namespace: str, name: str) -> None:
+        """Delete a Deployment (its ReplicaSets and Pods follow in the background); already gone is fine."""
+        try:
+            await asyncio.to_thread(
+                self.apps.delete_namespaced_deployment, name, namespace, propagation_policy="Background"
             )
         except ApiException as e:
             if e.status != 404:

@@ -49,6 +49,8 @@ class CanaryObservation:
     reward_samples: int
     challenger_reward_rate: float | None
     champion_reward_rate: float | None
+    split_pending: str | None = None
+    """Why the step's split is not serving yet (e.g. canary Pods still starting): the gates wait, judge nothing."""
 
 
 class MetricsProvider(Protocol):

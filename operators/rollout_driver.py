@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
+from operators.canary_split import REPLICA_SPLIT
 from operators.errors import CanaryUnsupportedError, ModelVersionMissingError
 from operators.kube import Kube
-from operators.metrics import MetricsProvider, MetricsQuery
+from operators.metrics import CanaryObservation, MetricsProvider, MetricsQuery, ShadowObservation
 from operators.metrics_sources import LocalProvider, PrometheusProvider
 from operators.model_registry import ChampionRegistry
 from operators.rollout_effects import RolloutEffects, traffic_mechanism
@@ -87,7 +88,7 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
         isvc = await rt.kube.get_isvc(namespace, spec.inference_service)
         if isvc is not None:
             try:
-                mechanism = traffic_mechanism(isvc)
+                mechanism = traffic_mechanism(isvc, [step.weight for step in spec.canary.steps])
             except CanaryUnsupportedError as e:
                 decision = fail(
                     spec, status, now=now, generation=generation, reason="CanaryUnsupported", message=str(e)
@@ -96,10 +97,34 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
         # Only a spec edited before the CRD froze it can get here; indexing the steps would fail every pass.
         message = f"canary step {status.current_step} no longer exists: the spec changed under a running rollout"
         decision = fail(spec, status, now=now, generation=generation, reason="SpecChanged", message=message)
+    if mechanism is None:
+        mechanism = status.traffic_mechanism
+    owner = {
+        "apiVersion": body["apiVersion"],
+        "kind": body["kind"],
+        "name": name,
+        "uid": body["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": False,
+    }
+    effects = RolloutEffects(
+        rt.kube,
+        rt.champions,
+        rt.settings,
+        namespace,
+        name,
+        spec.model_name,
+        spec.inference_service,
+        mechanism=mechanism,
+        owner=owner,
+    )
     if decision is None:
-        observation = None
+        observation: ShadowObservation | CanaryObservation | None = None
         kind = needs_analysis(spec, status, now)
-        if kind is not None:
+        pending = await effects.canary_pending() if kind == "canary" and mechanism == REPLICA_SPLIT else None
+        if pending is not None:
+            observation = CanaryObservation(0, 0.0, None, 0, None, None, split_pending=pending)
+        elif kind is not None:
             query = MetricsQuery(
                 namespace,
                 spec.model_name,
@@ -111,13 +136,12 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
         decision = advance(
             spec, status, now=now, generation=generation, baseline_version=baseline, observation=observation
         )
-    effects = RolloutEffects(
-        rt.kube, rt.champions, rt.settings, namespace, name, spec.model_name, spec.inference_service
-    )
     if mechanism is not None and decision.status.phase is not RolloutPhase.PENDING:
         decision.status.traffic_mechanism = mechanism
     for action in decision.actions:
         await effects.apply(action)
+    if effects.split is not None:
+        decision.status.message = f"{decision.status.message}; candidate on {effects.split}"
     new = decision.status.model_dump(by_alias=True, mode="json")
     written = new != status.model_dump(by_alias=True, mode="json") or not body.get("status")
     if written:

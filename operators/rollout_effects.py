@@ -7,13 +7,14 @@ the split; rollback restores the baseline's settings, which were recorded in ann
 change, so a restarted operator can still restore them.
 
 KServe's Standard (RawDeployment) mode does not honour ``canaryTrafficPercent``: there is one Deployment per
-component, so changing the predictor rolls every replica to the candidate at once (in KServe v0.20.0 only the
-Knative reconciler reads ``canaryTrafficPercent``). A "10 %" step would silently serve everyone, so
-:func:`traffic_mechanism` refuses that mode and the rollout fails before it changes anything. KServe v0.20.0's
-Standard-mode ``spec.canary`` is no way out yet: it only accepts a predictor with ``model:`` or a
-``storageUri`` (our scorer is a custom container loading from MLflow), needs the ``Standard`` annotation on the
-InferenceService itself, and routes nothing by itself (no reconciler reads its ``trafficPercent``; it sizes a
-second Deployment with its own Service).
+component, so changing the predictor would roll every replica to the candidate at once (in KServe v0.20.0 only
+the Knative reconciler reads it). There the canary is a replica-ratio split (:mod:`operators.canary_split`): a
+canary Deployment serving the candidate behind the predictor's own Service, sized per step, while the
+InferenceService keeps serving the champion until promotion. Steps the ratio cannot approximate are refused
+before anything changes (:func:`traffic_mechanism`). KServe v0.20.0's Standard-mode ``spec.canary`` is no way
+out yet: it only accepts a predictor with ``model:`` or a ``storageUri`` (our scorer is a custom container
+loading from MLflow), needs the ``Standard`` annotation on the InferenceService itself, and routes nothing by
+itself (no reconciler reads its ``trafficPercent``; it sizes a second Deployment with its own Service).
 
 Shadow: the champion's requests are mirrored to the challenger with KServe's inference logger. The
 champion's ``spec.predictor.logger`` (mode ``all``: request and response CloudEvents) points at a second
@@ -30,7 +31,17 @@ import copy
 from collections.abc import Callable
 from typing import Any, Final
 
-from operators.errors import CanaryUnsupportedError, InferenceServiceMissingError
+from operators.canary_split import (
+    REPLICA_SPLIT,
+    achieved_percent,
+    canary_deployment_name,
+    canary_of,
+    canary_replicas,
+    check_steps,
+    predictor_deployment,
+)
+from operators.container_env import ENV_MODEL_URI, ENV_MODEL_VERSION, ENV_ROLE, set_env
+from operators.errors import InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
 from operators.rollout_machine import (
@@ -47,9 +58,6 @@ from operators.settings import OperatorSettings
 ANNOTATION_VERSION: Final = "tipsml.io/model-version"
 ANNOTATION_BASELINE_VERSION: Final = "tipsml.io/baseline-model-version"
 ANNOTATION_BASELINE_URI: Final = "tipsml.io/baseline-model-uri"
-ENV_MODEL_URI: Final = "TIPSML_MODEL_URI"
-ENV_MODEL_VERSION: Final = "TIPSML_MODEL_VERSION"
-ENV_ROLE: Final = "TIPSML_ROLE"
 SHADOW_SUFFIX: Final = "-shadow"
 DEPLOYMENT_MODE_ANNOTATION: Final = "serving.kserve.io/deploymentMode"
 
@@ -64,15 +72,13 @@ def deployment_mode(isvc: dict[str, Any]) -> str | None:
     return str(mode) if mode else None
 
 
-def traffic_mechanism(isvc: dict[str, Any]) -> str:
-    """How a canary step's weight reaches users on ``isvc``; raises when its mode cannot split traffic."""
+def traffic_mechanism(isvc: dict[str, Any], weights: list[int]) -> str:
+    """How the canary steps' ``weights`` reach users on ``isvc``; raises when its mode cannot split them."""
     mode = deployment_mode(isvc)
     if mode in STANDARD_MODES:
-        raise CanaryUnsupportedError(
-            f"InferenceService {isvc['metadata']['name']} runs in KServe {mode} mode, which ignores "
-            "canaryTrafficPercent: a canary step would send every request to the candidate. Run it in "
-            "Serverless mode (annotation serving.kserve.io/deploymentMode: Serverless) for a stepped canary."
-        )
+        stable = int(isvc["spec"].get("predictor", {}).get("minReplicas") or 1)
+        check_steps(isvc["metadata"]["name"], weights, stable)
+        return REPLICA_SPLIT
     return KNATIVE_SPLIT if mode in (None, "Serverless") else f"{mode}: canaryTrafficPercent"
 
 
@@ -103,23 +109,13 @@ def current_model(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     return version, uri
 
 
-def _set_env(container: dict[str, Any], name: str, value: str) -> None:
-    env = container.setdefault("env", [])
-    for item in env:
-        if item.get("name") == name:
-            item.pop("valueFrom", None)
-            item["value"] = value
-            return
-    env.append({"name": name, "value": value})
-
-
 def set_model(obj: dict[str, Any], version: str, uri: str | None) -> None:
     """Point the predictor at ``version`` (and ``uri`` when known)."""
     predictor = obj["spec"].setdefault("predictor", {})
     for container in _containers(predictor)[:1]:
-        _set_env(container, ENV_MODEL_VERSION, version)
+        set_env(container, ENV_MODEL_VERSION, version)
         if uri:
-            _set_env(container, ENV_MODEL_URI, uri)
+            set_env(container, ENV_MODEL_URI, uri)
     if "model" in predictor and uri:
         predictor["model"]["storageUri"] = uri
     _annotations(obj)[ANNOTATION_VERSION] = version
@@ -156,7 +152,7 @@ def shadow_of(champion: dict[str, Any], version: str, uri: str) -> dict[str, Any
     }
     set_model(shadow, version, uri)
     for container in _containers(predictor)[:1]:
-        _set_env(container, ENV_ROLE, "shadow")
+        set_env(container, ENV_ROLE, "shadow")
     return shadow
 
 
@@ -172,9 +168,14 @@ class RolloutEffects:
         rollout: str,
         model_name: str,
         service: str,
+        mechanism: str | None = None,
+        owner: dict[str, Any] | None = None,
     ) -> None:
         self._kube, self._champions, self._settings = kube, champions, settings
         self._ns, self._rollout, self._model, self._service = namespace, rollout, model_name, service
+        self._mechanism, self._owner = mechanism, owner
+        self.split: str | None = None
+        """After a replica-ratio step: the split as Pods, e.g. "1 of 4 Pods (25 %)"."""
 
     async def apply(self, action: Action) -> None:
         """Apply one action; every action is idempotent."""
@@ -183,12 +184,17 @@ class RolloutEffects:
         elif isinstance(action, StopShadow):
             await self._kube.delete_isvc(self._ns, self._service + SHADOW_SUFFIX)
             await self._edit(_drop_logger, action)
+        elif isinstance(action, SetCanary) and self._mechanism == REPLICA_SPLIT:
+            await self._set_replica_canary(action)
         elif isinstance(action, SetCanary | PromoteModel):
             uri = model_uri(self._model, action.candidate_version, action.storage_uri)
             percent = action.percent if isinstance(action, SetCanary) else None
             await self._edit(lambda obj: _route(obj, action.candidate_version, uri, percent), action)
+            if isinstance(action, PromoteModel):  # the predictor now serves the candidate everywhere
+                await self._kube.delete_deployment(self._ns, canary_deployment_name(self._service))
         elif isinstance(action, RestoreBaseline):
             await self._edit(_restore, action)
+            await self._kube.delete_deployment(self._ns, canary_deployment_name(self._service))
         elif isinstance(action, MoveChampion):
             await asyncio.to_thread(
                 self._champions.move_champion,
@@ -226,6 +232,37 @@ class RolloutEffects:
             return obj != before
 
         await self._edit(mirror, action)
+
+
+    async def canary_pending(self) -> str | None:
+        """Why a replica-ratio step is not serving at its share yet, or None once every canary Pod is ready."""
+        canary = await self._kube.get_deployment(self._ns, canary_deployment_name(self._service))
+        if canary is None:
+            return "the canary Deployment does not exist yet"
+        want = int(canary["spec"].get("replicas") or 0)
+        status = canary.get("status") or {}
+        ready, updated = int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0)
+        current = int(status.get("observedGeneration") or 0) >= int(canary["metadata"].get("generation") or 0)
+        if current and ready >= want and updated >= want:
+            return None
+        return f"waiting for the canary Pods: {min(ready, updated)}/{want} ready"
+
+    async def _set_replica_canary(self, action: SetCanary) -> None:
+        name = predictor_deployment(self._service)
+        stable = await self._kube.get_deployment(self._ns, name)
+        if stable is None:
+            raise InferenceServiceMissingError(
+                f"Deployment {self._ns}/{name} not found: KServe has not reconciled {self._service} (yet)"
+            )
+        if self._owner is None:
+            raise ValueError("a replica-ratio canary needs its ModelRollout as owner")
+        serving = int(stable["spec"].get("replicas") or 1)
+        replicas = canary_replicas(action.percent, serving)
+        uri = model_uri(self._model, action.candidate_version, action.storage_uri)
+        body = canary_of(stable, version=action.candidate_version, uri=uri, replicas=replicas, owner=self._owner)
+        await self._kube.put_deployment(self._ns, body)
+        share = achieved_percent(replicas, serving)
+        self.split = f"{replicas} of {replicas + serving} Pods ({share:.0f} %)"
 
 
 def _drop_logger(obj: dict[str, Any]) -> bool:

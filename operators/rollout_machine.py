@@ -176,6 +176,8 @@ def evaluate_canary(
     """Canary gates: samples, error rate, p99 and reward non-inferiority against the champion."""
     metrics: dict[str, float] = {"errorRate": obs.error_rate, "rewardSamples": float(obs.reward_samples)}
     reasons: list[str] = []
+    if obs.split_pending is not None:
+        return _verdict(RolloutPhase.CANARY, step, 0, {}, reasons, [obs.split_pending], now)
     waiting = _common_gates(
         spec, obs.samples, obs.error_rate, obs.p99_latency_ms, spec.canary.min_samples, metrics, reasons
     )

@@ -44,5 +44,5 @@ phase "Kubernetes binaries (alongside the images)" "$(cat "$log.seconds")"
 phase "binaries and images together" $((SECONDS - start))
 
 start=$SECONDS
-bash "$here/images.sh" pause coredns prometheus
-phase "images (pause, CoreDNS, Prometheus)" $((SECONDS - start))
+bash "$here/images.sh" pause coredns prometheus kserve-agent
+phase "images (pause, CoreDNS, Prometheus, KServe agent)" $((SECONDS - start))

@@ -10,6 +10,8 @@
 #   tipsml/prometheus:dev          Prometheus built by scripts/k8s-tools.sh (rollout gates; Debian's
 #                                  package leaves out Kubernetes service discovery)
 #   tipsml/coredns:dev             the CoreDNS binary scripts/k8s-tools.sh built (cluster DNS)
+#   tipsml/kserve-agent:dev        KServe's agent built there: the logger sidecar of a predictor that a
+#                                  ModelRollout's shadow phase mirrors
 #   registry.k8s.io/pause:3.10.1   the sandbox image the kubelet expects, from the pause binary built there
 #
 # buildah (Debian's) builds them into its own storage under ~/.cache/tipsml/images (override the root with
@@ -19,10 +21,10 @@
 #
 # Usage:
 #   bash scripts/images.sh [IMAGE...]   build all images (or only those named: base tipsml nats redis
-#                                       postgres prometheus coredns pause); progress goes to stderr
+#                                       postgres prometheus coredns kserve-agent pause); progress goes to stderr
 #   bash scripts/images.sh --help
 # Needs root, buildah and mmdebstrap (scripts/node-runtime.sh installs them) and the tools of
-# scripts/k8s-tools.sh (coredns, pause, prometheus); the project venv (.venv) provides the nats-server binary.
+# scripts/k8s-tools.sh (coredns, pause, prometheus, kserve-agent); the project venv (.venv) provides the nats-server binary.
 
 set -euo pipefail
 
@@ -132,7 +134,7 @@ stage() { # a build context folder holding only the given files
 }
 
 wanted=("$@")
-[[ ${#wanted[@]} -eq 0 ]] && wanted=(base pause coredns tipsml nats redis postgres prometheus)
+[[ ${#wanted[@]} -eq 0 ]] && wanted=(base pause coredns tipsml nats redis postgres prometheus kserve-agent)
 for want in "${wanted[@]}"; do
     case "$want" in
         base) build_base ;;
@@ -163,6 +165,11 @@ for want in "${wanted[@]}"; do
             build tipsml/prometheus:dev "$here/images/prometheus.Containerfile" \
                 "$(stage prometheus "$k8s_bin/prometheus")"
             export_archive tipsml/prometheus:dev
+            ;;
+        kserve-agent)
+            build tipsml/kserve-agent:dev "$here/images/kserve-agent.Containerfile" \
+                "$(stage kserve-agent "$k8s_bin/kserve-agent")"
+            export_archive tipsml/kserve-agent:dev
             ;;
         redis)
             build_base

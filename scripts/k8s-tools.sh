@@ -260,6 +260,15 @@ _k8s_tools_main() {
         echo "$stamp" >"$dir/stamps/kserve"
     fi
 
+    # KServe's agent: the sidecar its pod webhook injects beside a predictor with a `logger`, sending each
+    # request and response as a CloudEvent (the shadow phase of a ModelRollout listens to them).
+    stamp="$(_stamp_for kserve "$KSERVE_VERSION")"
+    if ! _fresh kserve-agent "$stamp" kserve-agent; then
+        _build_in_module kserve-agent github.com/kserve/kserve "$KSERVE_VERSION" ./cmd/agent ""
+        rm -rf "$dir/src/kserve-agent"
+        echo "$stamp" >"$dir/stamps/kserve-agent"
+    fi
+
     # Prometheus for the cluster's rollout gates (its image copies this binary). Without the
     # `builtinassets` tag the web UI is left out; the HTTP API the operator queries is all there.
     stamp="$(_stamp_for prometheus "$PROMETHEUS_VERSION")"
@@ -282,6 +291,7 @@ _k8s_tools_main() {
         KUBELET "$bin/kubelet" \
         COREDNS "$bin/coredns" \
         KSERVE_MANAGER "$bin/kserve-manager" \
+        KSERVE_AGENT "$bin/kserve-agent" \
         PROMETHEUS "$bin/prometheus" \
         TIPSML_KSERVE_CONFIG "$dir/kserve/$KSERVE_VERSION/config"
 }

@@ -1,16 +1,20 @@
-"""Helpers of the stack-in-cluster tests: Helm releases, waits on Pods, port-forwards, commands in Pods."""
+"""Helpers of the stack-in-cluster tests: the install, Helm releases, waits on Pods, port-forwards, commands in Pods."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
 from tipsml.cluster.node import NodeCluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -86,3 +90,86 @@ def exec_python(cluster: NodeCluster, namespace: str, target: str, code: str, ti
     out = cluster.kubectl("exec", "-n", namespace, target, "--", "python", "-c", code, check=False, timeout=timeout)
     assert out.returncode == 0, f"python in {target} failed:\n{out.stderr[-3000:]}"
     return out.stdout
+
+
+@dataclasses.dataclass
+class Stack:
+    """An installed stack: its namespace, where its services answer and what was put in it."""
+
+    cluster: NodeCluster
+    namespace: str
+    mlflow: str
+    nats: str
+    champion_version: str
+    timings: dict[str, float]
+
+
+def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """Run a command from the repository; a failure shows its output."""
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False, cwd=REPO)
+    assert out.returncode == 0, f"{' '.join(argv[:3])} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
+    return out.stdout
+
+
+@dataclasses.dataclass(frozen=True)
+class World:
+    """The simulated world the cluster's models are trained on (``tipsml play`` takes the same options)."""
+
+    users: int = 120
+    days: int = 10
+    seed: int = 3
+
+    def options(self) -> list[str]:
+        """As ``tipsml simulate`` / ``tipsml play`` options."""
+        return ["--users", str(self.users), "--days", str(self.days), "--seed", str(self.seed)]
+
+
+WORLD = World()
+
+
+def simulate_world(work: Path) -> Path:
+    """``tipsml simulate`` of :data:`WORLD` into ``work/sim``; the event log's path."""
+    run([tipsml_bin(), "simulate", *WORLD.options(), "--out", str(work / "sim")])
+    return work / "sim" / "events.jsonl"
+
+
+def tipsml_bin() -> str:
+    """The project's CLI beside this interpreter."""
+    return str(Path(sys.executable).with_name("tipsml"))
+
+
+def train_and_register(mlflow: str, event_log: Path, work: Path) -> str:
+    """Run the project's training pipeline on ``event_log`` against the in-cluster MLflow; the new version."""
+    env = {**os.environ, "TIPSML_MLFLOW_TRACKING_URI": mlflow, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
+    run([tipsml_bin(), "train", "--event-log", str(event_log), "--state-dir", str(work / "state")], env)
+    import mlflow as mlflow_lib
+
+    client = mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow)
+    return str(max(int(v.version) for v in client.search_model_versions(f"name='{SCORER_MODEL}'")))
+
+
+def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list[Path], pods_expected: int) -> Stack:
+    """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready."""
+    timings: dict[str, float] = {}
+    cluster.kubectl("create", "namespace", namespace)
+    started = time.monotonic()
+    helm(cluster, "upgrade", "--install", "tipsml-crds", str(REPO / "charts" / "tipsml-crds"), "--wait")
+    helm(cluster, "install", "deps", str(REPO / "charts" / "tipsml-dependencies"), "-n", namespace,
+         "-f", str(VALUES / "dependencies.yaml"), "--wait", "--timeout", "5m")  # fmt: skip
+    timings["dependencies Ready"] = wait_all_ready(cluster, namespace, 300, expect=5) + time.monotonic() - started
+    mlflow = f"http://{cluster_ip(cluster, namespace, 'mlflow')}:5000"
+    nats = f"nats://{cluster_ip(cluster, namespace, 'nats')}:4222"
+    t0 = time.monotonic()
+    version = train_and_register(mlflow, simulate_world(work), work)
+    import mlflow as mlflow_lib
+
+    mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow).set_registered_model_alias(
+        SCORER_MODEL, CHAMPION_ALIAS, version
+    )
+    timings["train and register"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    files = [arg for path in values for arg in ("-f", str(path))]
+    helm(cluster, "install", "tipsml", str(REPO / "charts" / "tipsml"), "-n", namespace, *files, "--timeout", "10m")
+    ready = wait_all_ready(cluster, namespace, 420, expect=pods_expected)
+    timings["tipsml chart Ready"] = ready + time.monotonic() - t0
+    return Stack(cluster, namespace, mlflow, nats, version, timings)

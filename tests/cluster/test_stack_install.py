@@ -14,7 +14,6 @@ import dataclasses
 import json
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,10 +29,12 @@ from feature_repo.names import USER_ACTIVITY_DTYPES, USER_ACTIVITY_VIEW
 from tests.cluster.stack_support import (
     REPO,
     VALUES,
+    Stack,
     cluster_ip,
     exec_python,
     get_json,
     helm,
+    install_stack,
     is_ready,
     pods,
     port_forward,
@@ -50,67 +51,23 @@ DURABLE_PREFIX = "tipsml-ingest"
 
 
 @dataclasses.dataclass
-class Stack:
-    """The installed stack: where its services answer and what was put in it."""
+class InstalledStack(Stack):
+    """The stack of this module, and users of the simulation published into it."""
 
-    cluster: NodeCluster
-    mlflow: str
-    nats: str
-    champion_version: str
-    users: list[str]
-    timings: dict[str, float]
-
-
-def _run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> str:
-    out = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False, cwd=REPO)
-    assert out.returncode == 0, f"{' '.join(argv[:3])} failed:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}"
-    return out.stdout
-
-
-def _train_and_register(mlflow: str, work: Path) -> str:
-    """Simulate, run the project's training pipeline against the in-cluster MLflow, alias the version champion."""
-    import os
-
-    env = {**os.environ, "TIPSML_MLFLOW_TRACKING_URI": mlflow, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
-    tipsml = str(Path(sys.executable).with_name("tipsml"))
-    _run([tipsml, "simulate", "--users", "120", "--days", "10", "--seed", "3", "--out", str(work / "sim")], env)
-    _run([tipsml, "train", "--event-log", str(work / "sim" / "events.jsonl"), "--state-dir", str(work / "state")],
-         env)  # fmt: skip
-    import mlflow as mlflow_lib
-
-    client = mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow)
-    version = max(client.search_model_versions(f"name='{SCORER_MODEL}'"), key=lambda v: int(v.version))
-    client.set_registered_model_alias(SCORER_MODEL, CHAMPION_ALIAS, version.version)
-    return str(version.version)
+    users: list[str] = dataclasses.field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
-def stack(node_cluster: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready."""
-    cluster = node_cluster
-    timings: dict[str, float] = {}
-    cluster.kubectl("create", "namespace", NS)
-    started = time.monotonic()
-    helm(cluster, "upgrade", "--install", "tipsml-crds", str(REPO / "charts" / "tipsml-crds"), "--wait")
-    helm(cluster, "install", "deps", str(REPO / "charts" / "tipsml-dependencies"), "-n", NS,
-         "-f", str(VALUES / "dependencies.yaml"), "--wait", "--timeout", "5m")  # fmt: skip
-    timings["dependencies Ready"] = wait_all_ready(cluster, NS, 300, expect=5) + time.monotonic() - started
-    mlflow = f"http://{cluster_ip(cluster, NS, 'mlflow')}:5000"
-    nats = f"nats://{cluster_ip(cluster, NS, 'nats')}:4222"
-    t0 = time.monotonic()
-    version = _train_and_register(mlflow, tmp_path_factory.mktemp("stack-train"))
-    timings["train and register"] = time.monotonic() - t0
-    t0 = time.monotonic()
-    helm(cluster, "install", "tipsml", str(REPO / "charts" / "tipsml"), "-n", NS, "-f", str(VALUES / "tipsml.yaml"),
-         "--timeout", "10m")  # fmt: skip
-    timings["tipsml chart Ready"] = wait_all_ready(cluster, NS, 420, expect=11) + time.monotonic() - t0
+def stack(node_cluster: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[InstalledStack]:
+    """The stack installed with ``tests/cluster/values/``; its namespace deleted afterwards."""
+    installed = install_stack(node_cluster, NS, tmp_path_factory.mktemp("stack-train"), [VALUES / "tipsml.yaml"], 11)
     sim = simulate(users=60, days=3, seed=11)
     users = sorted({json.loads(line)["user_id"] for line in sim.events.lines})
-    yield Stack(cluster, mlflow, nats, version, users, timings)
-    cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
+    yield InstalledStack(**{f.name: getattr(installed, f.name) for f in dataclasses.fields(installed)}, users=users)
+    node_cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
 
 
-def test_every_pod_of_the_three_charts_becomes_ready(stack: Stack) -> None:
+def test_every_pod_of_the_three_charts_becomes_ready(stack: InstalledStack) -> None:
     for phase, seconds in stack.timings.items():
         print(f"{phase}: {seconds:.1f}s")
     running = pods(stack.cluster, NS)
@@ -132,7 +89,7 @@ def test_every_pod_of_the_three_charts_becomes_ready(stack: Stack) -> None:
     assert not get_json(stack.cluster, "jobs", "-n", NS)["items"]
 
 
-def test_the_scorer_loads_the_champion_through_mlflow(stack: Stack) -> None:
+def test_the_scorer_loads_the_champion_through_mlflow(stack: InstalledStack) -> None:
     with port_forward(stack.cluster, NS, "svc/tip-scorer-predictor", 80) as url:
         body = {"instances": [{"user_id": stack.users[0], "request_id": "r1",
                                "candidates": [f"tip-{i:04d}" for i in range(1, 21)]}]}  # fmt: skip
@@ -179,7 +136,7 @@ def _wait_consumed(url: str, timeout: float = 240) -> dict[str, int]:
     raise AssertionError(f"consumers did not catch up in {timeout:.0f}s: {counts}")
 
 
-def test_simulated_events_reach_redis_through_the_consumers(stack: Stack) -> None:
+def test_simulated_events_reach_redis_through_the_consumers(stack: InstalledStack) -> None:
     sim = simulate(users=60, days=3, seed=11)
     report = asyncio.run(publish_events(sim.events, stack.nats))
     assert report.total == len(sim.events)
@@ -204,7 +161,7 @@ def test_simulated_events_reach_redis_through_the_consumers(stack: Stack) -> Non
     assert all(v >= 1 for v in filled)
 
 
-def test_the_recommender_client_in_node(stack: Stack) -> None:
+def test_the_recommender_client_in_node(stack: InstalledStack) -> None:
     node = shutil.which("node")
     assert node, "node is missing: scripts/node-runtime.sh installs Debian's nodejs"
     client = Path(__file__).with_name("recommender_client.mjs")
@@ -221,7 +178,7 @@ def test_the_recommender_client_in_node(stack: Stack) -> None:
     assert result["latency"]["calls"] == 1000
 
 
-def test_prometheus_scrapes_the_predictors_and_the_consumers(stack: Stack) -> None:
+def test_prometheus_scrapes_the_predictors_and_the_consumers(stack: InstalledStack) -> None:
     prometheus = f"http://{cluster_ip(stack.cluster, NS, 'prometheus')}:9090"
 
     def query(promql: str) -> list[dict[str, Any]]:
@@ -250,7 +207,7 @@ def test_prometheus_scrapes_the_predictors_and_the_consumers(stack: Stack) -> No
     assert found.get("consumers", 0) > 0, found
 
 
-def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(stack: Stack) -> None:
+def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(stack: InstalledStack) -> None:
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
@@ -299,7 +256,7 @@ spec:
 """
 
 
-def test_a_new_prompt_version_reaches_the_running_generator(stack: Stack) -> None:
+def test_a_new_prompt_version_reaches_the_running_generator(stack: InstalledStack) -> None:
     started = time.monotonic()
     stack.cluster.kubectl("apply", "-f", "-", input=PROMPT_VERSION.format(name="v7", ns=NS))
     body = {"instances": [{"user_id": stack.users[0], "request_id": "pin", "prompt_version": "v7"}]}
@@ -336,7 +293,7 @@ async def _publish_poison(url: str, n: int) -> None:
         await nc.drain()
 
 
-def test_a_consumer_pod_killed_mid_stream_loses_nothing(stack: Stack) -> None:
+def test_a_consumer_pod_killed_mid_stream_loses_nothing(stack: InstalledStack) -> None:
     sim = simulate(users=150, days=4, seed=21)
     events, half, poison = sim.events, len(sim.events) // 2, 25
     before = _nats_counts(stack.nats)
@@ -366,7 +323,7 @@ def test_a_consumer_pod_killed_mid_stream_loses_nothing(stack: Stack) -> None:
     assert dead == poison
 
 
-def test_helm_upgrade_with_a_changed_value_rolls_the_pods(stack: Stack) -> None:
+def test_helm_upgrade_with_a_changed_value_rolls_the_pods(stack: InstalledStack) -> None:
     cluster = stack.cluster
     before = {p["metadata"]["uid"] for p in pods(cluster, NS, CONSUMERS)}
     before_gen = {p["metadata"]["uid"] for p in pods(cluster, NS, "serving.kserve.io/inferenceservice=tip-generator")}
@@ -391,7 +348,7 @@ def test_helm_upgrade_with_a_changed_value_rolls_the_pods(stack: Stack) -> None:
     assert {"name": "TIPSML_BATCH_SIZE", "value": "500"} in env
 
 
-def test_helm_uninstall_removes_the_stack_and_keeps_crds_and_prompt_versions(stack: Stack) -> None:
+def test_helm_uninstall_removes_the_stack_and_keeps_crds_and_prompt_versions(stack: InstalledStack) -> None:
     cluster = stack.cluster
     helm(cluster, "uninstall", "tipsml", "-n", NS, "--wait", "--timeout", "5m")
     deadline = time.monotonic() + 180

@@ -14,6 +14,7 @@ from tipsml.cli import contract as cli_contract
 from tipsml.cli import demo as cli_demo
 from tipsml.cli import dev_cluster as cli_dev_cluster
 from tipsml.cli import operator as cli_operator
+from tipsml.cli import play as cli_play
 from tipsml.cli import report as cli_report
 from tipsml.cli import serve as cli_serve
 from tipsml.cli import simulate as cli_simulate
@@ -46,6 +47,7 @@ app.add_typer(cli_dev_cluster.app, name="dev-cluster")
 app.command("down")(cli_stack.down)
 app.command("operator")(cli_operator.operator)
 app.add_typer(cli_train.pipelines_app, name="pipelines")
+app.command("play")(cli_play.play)
 app.add_typer(cli_report.app, name="report")
 app.add_typer(cli_operator.app, name="rollout")
 app.add_typer(cli_serve.app, name="serve")

@@ -32,7 +32,8 @@ def _parse_start(value: str | None) -> datetime | None:
     return start if start.tzinfo is not None else start.replace(tzinfo=UTC)
 
 
-def _progress(console: Console) -> Progress:
+def progress_bar(console: Console) -> Progress:
+    """The progress display of the simulate-and-publish commands."""
     return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeElapsedColumn(), console=console, transient=False)
 
@@ -94,7 +95,7 @@ def simulate(
 
     console = Console()
     start_at = _parse_start(start)
-    with _progress(console) as progress:
+    with progress_bar(console) as progress:
         task = progress.add_task(f"simulating {users} users x {days} days (seed {seed})", total=2)
         params = ModelParams().without_new_effects() if no_effects else ModelParams()
         sim = run_simulation(users=users, days=days, seed=seed, start=start_at, params=params)

@@ -41,6 +41,7 @@ NAMESPACE: Final = "kserve"
 CONFIGMAP: Final = "inferenceservice-config"
 MANAGER: Final = "kserve-manager"
 DEPLOYMENT_MODE: Final = "Standard"
+AGENT_IMAGE: Final = "tipsml/kserve-agent:dev"  # scripts/images.sh builds it from the pinned module
 WEBHOOK_HOST: Final = "127.0.0.1"
 CRD_FILES: Final = (
     "crd/minimal/serving.kserve.io_inferenceservices.yaml",
@@ -72,6 +73,13 @@ def config_map(config_dir: Path) -> dict[str, Any]:
     ingress = json.loads(data["ingress"])
     ingress["disableIngressCreation"] = True
     data["ingress"] = json.dumps(ingress)
+    # The sidecars run the agent built here (no registry); the logger's requests are sized for one small node.
+    for key in ("agent", "logger", "batcher"):
+        sidecar = json.loads(data[key])
+        sidecar["image"] = AGENT_IMAGE
+        if key == "logger":
+            sidecar.update(cpuRequest="20m", memoryRequest="32Mi", memoryLimit="256Mi")
+        data[key] = json.dumps(sidecar)
     data.pop("_example", None)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIGMAP, "namespace": NAMESPACE},
             "data": data}

@@ -8,17 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import numpy as np
 
 from contracts.names import CHAMPION_ALIAS, GENERATOR_MODEL, SCORER_MODEL
 from tipsml.demo.state import DemoRun, DemoStageError
+from tipsml.simulate.play import SCORER_PATH
 from tipsml.stack.processes import ProcessRecord, free_port, spawn, stop_record
 
 MODEL = SCORER_MODEL
-SCORER_PATH = f"/v1/models/{MODEL}:predict"
 GENERATOR_PATH = f"/v1/models/{GENERATOR_MODEL}:predict"
 CHAMPION_URI = f"models:/{SCORER_MODEL}@{CHAMPION_ALIAS}"
-CANDIDATES = 20
 
 
 @dataclass
@@ -55,12 +53,6 @@ def _wait_ready(url: str, record: ProcessRecord, timeout: float = 120.0) -> None
             pass
         time.sleep(0.2)
     raise DemoStageError(f"{record.name} not ready at {url} within {timeout:.0f}s; see {record.log}")
-
-
-def scorer_request(rng: np.random.Generator, users: list[str], tips: list[str], request_id: str) -> dict[str, Any]:
-    """A V1 body as the recommender sends it: one user, 20 candidate tips."""
-    cands = rng.choice(tips, size=CANDIDATES, replace=False).tolist()
-    return {"instances": [{"user_id": str(rng.choice(users)), "candidates": cands, "request_id": request_id}]}
 
 
 def score(client: httpx.Client, url: str, body: dict[str, Any]) -> dict[str, Any]:

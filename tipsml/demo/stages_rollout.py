@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 import httpx
 import numpy as np
 
-from tipsml.demo.servers import MODEL, Scorer, score, scorer_request, start_scorer, stop_process
+from tipsml.demo.servers import MODEL, Scorer, score, start_scorer, stop_process
 from tipsml.demo.state import DemoRun, now, progress_bar
+from tipsml.simulate.play import scorer_request
 
 if TYPE_CHECKING:
     from contracts.crds import ModelRolloutSpec

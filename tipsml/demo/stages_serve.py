@@ -7,18 +7,16 @@ import numpy as np
 
 from contracts.names import GENERATOR_MODEL
 from tipsml.demo.servers import (
-    CANDIDATES,
     CHAMPION_URI,
     GENERATOR_PATH,
     MODEL,
-    SCORER_PATH,
     score,
-    scorer_request,
     start_generator,
     start_scorer,
     stop_process,
 )
 from tipsml.demo.state import DemoRun, DemoStageError
+from tipsml.simulate.play import CANDIDATES, SCORER_PATH, scorer_request
 
 
 def stage_serve(run: DemoRun) -> None:

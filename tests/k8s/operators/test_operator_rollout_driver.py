@@ -13,11 +13,13 @@ import pytest
 from kubernetes import client
 from mlflow import MlflowClient
 
+from operators.canary_split import REPLICA_SPLIT
 from operators.kube import Kube
 from operators.metrics_sources import LocalProvider, PrometheusProvider
 from operators.model_registry import ChampionRegistry
 from operators.rollout_driver import Runtime, drive_once, metrics_provider
-from operators.rollout_machine import StartShadow
+from operators.rollout_effects import RolloutEffects
+from operators.rollout_machine import PromoteModel, SetCanary, StartShadow
 from operators.settings import MetricsSource, OperatorSettings
 from tests.k8s.operators.operator_support import ISVC, MR
 from tests.unit.operators.prometheus_double import PrometheusDouble
@@ -130,7 +132,7 @@ async def test_first_pass_starts_the_shadow_from_the_champion(
 async def test_a_standard_mode_service_fails_the_rollout_before_anything_changes(
     runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
 ) -> None:
-    # Standard mode ignores canaryTrafficPercent: the first "10 %" step would serve every user the candidate.
+    # Standard mode splits by Pods: with one stable replica the first "10 %" step would be 50 %.
     model, _ = registered_model
     objects = client.CustomObjectsApi(api)
     body = isvc_body({"serving.kserve.io/deploymentMode": "Standard"})
@@ -140,7 +142,7 @@ async def test_a_standard_mode_service_fails_the_rollout_before_anything_changes
     done = await drive_once(runtime, k8s_namespace, "r")
     status = stored(api, k8s_namespace)["status"]
     assert status["phase"] == "Failed", status
-    assert "KServe Standard mode, which ignores canaryTrafficPercent" in status["message"]
+    assert "a 10 % step would send 50 % of connections" in status["message"]
     assert not [a for a in done.decision.actions if isinstance(a, StartShadow)]
     after = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer")
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]  # not even touched
@@ -163,3 +165,71 @@ async def test_a_paused_rollout_waits_in_pending(
 def test_metrics_provider_follows_the_settings() -> None:
     assert isinstance(metrics_provider(OperatorSettings()), PrometheusProvider)
     assert isinstance(metrics_provider(OperatorSettings(metrics_source=MetricsSource.LOCAL)), LocalProvider)
+
+
+def _predictor_deployment(replicas: int) -> dict[str, Any]:
+    """The Deployment KServe's Standard mode makes for tip-scorer's predictor (trimmed to what matters)."""
+    labels = {"app": "isvc.tip-scorer-predictor", "serving.kserve.io/inferenceservice": "tip-scorer"}
+    container = {
+        "name": "kserve-container",
+        "image": "tipsml/scorer",
+        "env": [{"name": "TIPSML_MODEL_URI", "value": "models:/tip-scorer/1"}],
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "tip-scorer-predictor", "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": "isvc.tip-scorer-predictor"}},
+            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+        },
+    }
+
+
+async def test_standard_mode_canary_adds_candidate_pods_behind_the_predictor_service(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    """Replica ratio: 25 % is one candidate Pod beside three, 50 % three; promotion removes the canary."""
+    model, _ = registered_model
+    ns = k8s_namespace
+    objects, apps = client.CustomObjectsApi(api), client.AppsV1Api(api)
+    isvc = isvc_body({"serving.kserve.io/deploymentMode": "Standard"})
+    isvc["spec"]["predictor"]["minReplicas"] = 3
+    objects.create_namespaced_custom_object(**ISVC, namespace=ns, body=isvc)
+    apps.create_namespaced_deployment(ns, _predictor_deployment(3))
+    steps = [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}]
+    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary={"steps": steps}))
+    await drive_once(runtime, ns, "r")
+    status = stored(api, ns)["status"]
+    assert status["phase"] == "Shadow" and status["trafficMechanism"] == REPLICA_SPLIT
+    rollout = stored(api, ns)
+    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
+             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
+    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
+                             mechanism=REPLICA_SPLIT, owner=owner)  # fmt: skip
+    for weight, replicas in ((25, 1), (50, 3)):
+        await effects.apply(SetCanary("2", None, weight))
+        canary = apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns)
+        assert canary.spec.replicas == replicas and effects.split == f"{replicas} of {replicas + 3} Pods ({weight} %)"
+        assert canary.spec.template.metadata.labels["app"] == "isvc.tip-scorer-predictor"
+        assert {e.name: e.value for e in canary.spec.template.spec.containers[0].env}["TIPSML_MODEL_URI"] == (
+            f"models:/{model}/2")  # fmt: skip
+        assert canary.metadata.owner_references[0].uid == rollout["metadata"]["uid"]
+        served = objects.get_namespaced_custom_object(**ISVC, namespace=ns, name="tip-scorer")
+        assert served["spec"]["predictor"]["containers"][0]["env"][0]["value"] == "models:/tip-scorer/1"
+        # No node runs these Pods here: the step waits until the Deployment reports them ready.
+        ready_before = 0 if weight == 25 else 1  # the first step's Pod is still ready while the second scales up
+        assert await effects.canary_pending() == f"waiting for the canary Pods: {ready_before}/{replicas} ready"
+        apps.patch_namespaced_deployment_status("tip-scorer-predictor-canary", ns, {"status": {
+            "observedGeneration": canary.metadata.generation, "replicas": replicas, "readyReplicas": replicas,
+            "updatedReplicas": replicas}})  # fmt: skip
+        assert await effects.canary_pending() is None
+    version = apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns).metadata.resource_version
+    await effects.apply(SetCanary("2", None, 50))  # repeated pass: nothing written
+    assert apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns).metadata.resource_version == version
+    await effects.apply(PromoteModel("2", None))
+    served = objects.get_namespaced_custom_object(**ISVC, namespace=ns, name="tip-scorer")
+    assert {e["name"]: e["value"] for e in served["spec"]["predictor"]["containers"][0]["env"]}[
+        "TIPSML_MODEL_URI"] == f"models:/{model}/2"  # fmt: skip
+    assert [d.metadata.name for d in apps.list_namespaced_deployment(ns).items] == ["tip-scorer-predictor"]

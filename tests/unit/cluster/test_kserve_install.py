@@ -22,7 +22,11 @@ def test_config_map_defaults_to_standard_mode_without_ingress_objects() -> None:
     ingress = json.loads(cm["data"]["ingress"])
     assert ingress["disableIngressCreation"] is True
     assert ingress["ingressDomain"] == "example.com"  # the rest of the release's settings are kept
-    assert cm["data"]["logger"] == '{"image": "kserve/agent:latest"}'
+    # Every sidecar runs the agent built here; the logger's request fits one small node, its target stays.
+    assert {json.loads(cm["data"][k])["image"] for k in ("agent", "logger", "batcher")} == {kserve.AGENT_IMAGE}
+    logger = json.loads(cm["data"]["logger"])
+    assert logger["cpuRequest"] == "20m" and logger["defaultUrl"] == "http://default-broker"
+    assert json.loads(cm["data"]["batcher"])["maxBatchSize"] == "32"
     assert "_example" not in cm["data"]
 
 

@@ -12,7 +12,13 @@ import pytest
 from operators.errors import CanaryUnsupportedError, InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
-from operators.rollout_effects import KNATIVE_SPLIT, RolloutEffects, deployment_mode, traffic_mechanism
+from operators.rollout_effects import (
+    KNATIVE_SPLIT,
+    REPLICA_SPLIT,
+    RolloutEffects,
+    deployment_mode,
+    traffic_mechanism,
+)
 from operators.rollout_machine import Action, PromoteModel, RestoreBaseline, SetCanary, StopShadow
 from operators.settings import OperatorSettings
 
@@ -52,17 +58,27 @@ def test_missing_inference_service_fails_the_action(action: Action) -> None:
     assert kube.edits == 1
 
 
-def _isvc(annotations: dict[str, str] | None = None, status_mode: str | None = None) -> dict[str, Any]:
+def _isvc(
+    annotations: dict[str, str] | None = None, status_mode: str | None = None, min_replicas: int | None = None
+) -> dict[str, Any]:
     status = {"deploymentMode": status_mode} if status_mode else {}
-    return {"metadata": {"name": "tip-scorer", "annotations": annotations or {}}, "spec": {}, "status": status}
+    predictor = {} if min_replicas is None else {"minReplicas": min_replicas}
+    return {
+        "metadata": {"name": "tip-scorer", "annotations": annotations or {}},
+        "spec": {"predictor": predictor},
+        "status": status,
+    }
 
 
-def test_traffic_mechanism_refuses_the_modes_that_cannot_split() -> None:
-    assert traffic_mechanism(_isvc()) == KNATIVE_SPLIT  # no annotation, not reconciled yet: KServe's default
-    assert traffic_mechanism(_isvc({"serving.kserve.io/deploymentMode": "Serverless"})) == KNATIVE_SPLIT
+def test_traffic_mechanism_refuses_steps_the_mode_cannot_split() -> None:
+    assert traffic_mechanism(_isvc(), [10, 50]) == KNATIVE_SPLIT  # no annotation, not reconciled: KServe's default
+    assert traffic_mechanism(_isvc({"serving.kserve.io/deploymentMode": "Serverless"}), [10]) == KNATIVE_SPLIT
     for isvc in (_isvc({"serving.kserve.io/deploymentMode": "RawDeployment"}),
                  _isvc(status_mode="Standard")):  # the cluster's default mode shows only in status
-        with pytest.raises(CanaryUnsupportedError, match="ignores canaryTrafficPercent"):
-            traffic_mechanism(isvc)
+        # One stable replica: one canary Pod beside it is 50 %, never the 10 % asked for.
+        with pytest.raises(CanaryUnsupportedError, match=r"10 % step would send 50 %.*minReplicas >= 6"):
+            traffic_mechanism(isvc, [10, 50])
+    assert traffic_mechanism(_isvc(status_mode="Standard", min_replicas=3), [25, 50]) == REPLICA_SPLIT
+    assert traffic_mechanism(_isvc(status_mode="Standard", min_replicas=6), [10, 50]) == REPLICA_SPLIT
     # What the controller did wins over what the annotation asks for.
     assert deployment_mode(_isvc({"serving.kserve.io/deploymentMode": "Serverless"}, "Standard")) == "Standard"

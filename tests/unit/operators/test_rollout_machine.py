@@ -145,3 +145,17 @@ def test_explicit_baseline_wins_over_the_registry_champion() -> None:
     spec = _spec(baseline={"version": "5"})
     d = advance(spec, ModelRolloutStatus(), now=T0, generation=1, baseline_version="6")
     assert d.status.previous_champion == "5"
+
+
+def test_a_canary_step_whose_split_is_not_serving_yet_waits_and_judges_nothing() -> None:
+    """Replica ratio: until the candidate's Pods are ready the share is 0 %, so no gate may pass or fail yet."""
+    spec = _spec()
+    st = advance(spec, _run_to_shadow(spec), now=T0, generation=1, observation=GOOD_SHADOW).status
+    starting = CanaryObservation(0, 0.0, None, 0, None, None, split_pending="waiting for the canary Pods: 0/1 ready")
+    d = advance(spec, st, now=T0 + timedelta(seconds=61), generation=1, observation=starting)
+    assert d.status.phase is RolloutPhase.CANARY and d.status.current_step == 0 and d.actions == []
+    assert d.status.last_analysis is not None
+    assert d.status.last_analysis.reasons == ["waiting for the canary Pods: 0/1 ready"]
+    assert [e.reason for e in d.events] == ["Waiting"]
+    d = advance(spec, d.status, now=T0 + timedelta(seconds=60 + 3601), generation=1, observation=starting)
+    assert d.status.phase is RolloutPhase.FAILED  # Pods that never become ready end the rollout, as no data does

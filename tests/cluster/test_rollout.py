@@ -1,0 +1,230 @@
+"""ModelRollouts that finish on the real cluster: the operator Pod, KServe's logger, real Prometheus, real traffic.
+
+A stack of its own (namespace ``tipsml-rollout``) with three tip-scorer replicas in KServe Standard mode, so the
+replica-ratio canary can make its 25 % and 50 % steps (``operators.canary_split``). ``tipsml play``'s player
+runs through every test in a thread: it calls the scorer Service (a connection per request), shows the top tip
+and publishes ``tip_shown`` / ``tip_reaction`` drawn from the simulator's oracle, so the rewards the canary gate
+reads are real reactions to what each version served. The shadow phase's rank agreement comes from the shadow
+scorer pairing KServe's logger CloudEvents (the agent sidecar built from the pinned KServe module).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import pytest
+
+from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
+from tests.cluster.stack_support import (
+    VALUES,
+    WORLD,
+    Stack,
+    cluster_ip,
+    get_json,
+    install_stack,
+    pods,
+    simulate_world,
+    train_and_register,
+)
+from tipsml.cluster.node import NodeCluster
+from tipsml.simulate import simulate
+from tipsml.simulate.play import AppPlayer, PlayReport
+
+NS = "tipsml-rollout"
+OPERATOR = "app.kubernetes.io/component=operator"
+SHARE_TOLERANCE = 0.10
+"""A step's measured share of requests may differ from its weight by 10 points (binomial noise of ~200
+requests is about 3 points; the rest is the Service's per-connection random choice)."""
+GATES = {"maxErrorRate": 0.05, "maxP99LatencyMs": 1000.0}
+"""Loose latency: three scorer Pods, a shadow and a canary share two cores with the whole stack."""
+
+
+class Traffic:
+    """The app played against the stack in a background thread until stopped."""
+
+    def __init__(self, stack: Stack) -> None:
+        scorer = f"http://{cluster_ip(stack.cluster, NS, 'tip-scorer-predictor')}"
+        world = simulate(users=WORLD.users, days=WORLD.days, seed=WORLD.seed)
+        self.player = AppPlayer(world, scorer, stack.nats, seed=7)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self.player.run(rate=12.0, concurrency=4, stop=self._stop))
+        except BaseException as e:  # noqa: BLE001 - reported by stop()
+            self._error = e
+
+    @property
+    def report(self) -> PlayReport:
+        """What was served so far."""
+        return self.player.report
+
+    def stop(self) -> None:
+        """Stop, and fail if the player died."""
+        self._stop.set()
+        self._thread.join(30)
+        if self._error is not None:
+            raise AssertionError(f"the app player failed: {self._error!r}")
+
+
+@pytest.fixture(scope="module")
+def stack(node_cluster: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The stack with the rollout values; its namespace deleted afterwards."""
+    work = tmp_path_factory.mktemp("rollout-train")
+    installed = install_stack(node_cluster, NS, work, [VALUES / "tipsml.yaml", VALUES / "rollout.yaml"], 13)
+    for phase, seconds in installed.timings.items():
+        print(f"rollout stack: {phase} {seconds:.1f}s")
+    yield installed
+    node_cluster.kubectl("delete", "namespace", NS, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def traffic(stack: Stack) -> Iterator[Traffic]:
+    """The app's requests and reactions, flowing for the whole module."""
+    running = Traffic(stack)
+    yield running
+    running.stop()
+
+
+def _registry(stack: Stack) -> mlflow.MlflowClient:
+    return mlflow.MlflowClient(tracking_uri=stack.mlflow, registry_uri=stack.mlflow)
+
+
+def _rollout(name: str, candidate: str, reward_margin: float) -> dict[str, Any]:
+    return {
+        "apiVersion": "tipsml.io/v1alpha1",
+        "kind": "ModelRollout",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {
+            "modelName": SCORER_MODEL,
+            "inferenceService": "tip-scorer",
+            "candidate": {"version": candidate},
+            "shadow": {"minSamples": 60, "maxDurationSeconds": 600},
+            "canary": {
+                "steps": [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}],
+                "minSamples": 40,
+                "rewardMargin": reward_margin,
+            },
+            "gates": GATES,
+        },
+    }
+
+
+def _status(stack: Stack, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = get_json(stack.cluster, "modelrollout", name, "-n", NS).get("status") or {}
+    return status
+
+
+def _canary_ready(stack: Stack) -> int:
+    found = get_json(stack.cluster, "deployments", "-n", NS, "-l", "tipsml.io/track=canary")["items"]
+    return int(found[0]["status"].get("readyReplicas") or 0) if found else 0
+
+
+def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted(
+    stack: Stack, traffic: Traffic
+) -> None:
+    """An equally good candidate (the champion's model, registered again) passes every gate on real data."""
+    registry = _registry(stack)
+    champion = registry.get_model_version(SCORER_MODEL, stack.champion_version)
+    logged = champion.model_id or champion.source.removeprefix("models:/")
+    candidate = registry.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id,
+                                              model_id=logged).version  # fmt: skip
+    stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("good", str(candidate), 0.15)))
+    started = time.time()
+    phases: dict[str, float] = {}
+    windows: dict[int, list[float]] = {}  # step weight -> [canary Pods ready at, step left at]
+    killed = ""
+    status: dict[str, Any] = {}
+    while time.time() - started < 900:
+        status = _status(stack, "good")
+        phase, weight = status.get("phase", "Pending"), int(status.get("trafficPercent") or 0)
+        label = f"{phase} {weight}%" if phase == "Canary" else phase
+        if label not in phases:
+            phases[label] = time.time()
+            print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
+            for w, window in windows.items():
+                if len(window) == 1 and w != weight:
+                    window.append(time.time())
+        if phase == "Canary" and weight not in windows and _canary_ready(stack) >= (1 if weight == 25 else 3):
+            windows[weight] = [time.time()]
+        if phase == "Canary" and weight == 25 and not killed and weight in windows:
+            # Every operator replica at once: no standby takes over, the Deployment's new Pods resume.
+            killed = ", ".join(p["metadata"]["name"] for p in pods(stack.cluster, NS, OPERATOR))
+            stack.cluster.kubectl("delete", "pods", "-n", NS, "-l", OPERATOR, "--wait=false")
+            print(f"  deleted the operator Pods {killed} mid-canary")
+        if phase in ("Promoted", "RolledBack", "Failed"):
+            break
+        time.sleep(1)
+    for window in windows.values():
+        if len(window) == 1:
+            window.append(phases.get("Promoted", time.time()))
+    print("phase wall times: " + ", ".join(f"{k} at +{v - started:.1f}s" for k, v in phases.items()))
+    print(get_json(stack.cluster, "modelrollout", "good", "-n", NS)["status"].get("lastAnalysis"))
+    print(stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout)
+    assert status.get("phase") == "Promoted", status
+    assert killed, "the rollout never reached a serving canary step"
+    assert status["trafficMechanism"].startswith("Standard: replica ratio"), status
+    for weight, (since, until) in sorted(windows.items()):
+        share, n = traffic.report.share(str(candidate), since, until)
+        print(f"canary {weight}%: candidate served {share:.1%} of {n} requests")
+        assert n >= 30 and abs(share - weight / 100) <= SHARE_TOLERANCE, (weight, share, n)
+    assert registry.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == str(candidate)
+    listed = stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout
+    assert "PHASE" in listed and "STEP" in listed and "TRAFFIC" in listed and "Promoted" in listed
+    # The champion serves the candidate everywhere; no canary Deployment or shadow is left.
+    assert not get_json(stack.cluster, "deployments", "-n", NS, "-l", "tipsml.io/track=canary")["items"]
+    assert not [i for i in get_json(stack.cluster, "inferenceservices", "-n", NS)["items"]
+                if i["metadata"]["name"].endswith("-shadow")]  # fmt: skip
+    from operators.model_registry import ChampionRegistry
+
+    card = ChampionRegistry(stack.mlflow, "model_card/model_card.json").model_card(SCORER_MODEL, str(candidate))
+    assert any(m["to_version"] == str(candidate) and m["rollout"] == f"{NS}/good"
+               for m in card.get("alias_history", [])), card.get("alias_history")  # fmt: skip
+    stack.champion_version = str(candidate)
+
+
+def test_a_challenger_trained_on_shuffled_labels_is_rolled_back_by_its_gates(
+    stack: Stack, traffic: Traffic, tmp_path: Path
+) -> None:
+    events = simulate_world(tmp_path)
+    lines = events.read_text().splitlines()
+    reactions = [i for i, line in enumerate(lines) if '"tip_reaction"' in line]
+    values = [json.loads(lines[i])["reaction"] for i in reactions]
+    random.Random(0).shuffle(values)
+    for i, value in zip(reactions, values, strict=True):
+        record = json.loads(lines[i])
+        record["reaction"] = value
+        lines[i] = json.dumps(record)
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("\n".join(lines) + "\n")
+    worse = train_and_register(stack.mlflow, shuffled, tmp_path)
+    stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("worse", worse, 0.02)))
+    started = time.time()
+    status: dict[str, Any] = {}
+    while time.time() - started < 600:
+        status = _status(stack, "worse")
+        if status.get("phase") in ("Promoted", "RolledBack", "Failed"):
+            break
+        time.sleep(2)
+    print(f"shuffled-label challenger: {status.get('phase')} after {time.time() - started:.1f}s: "
+          f"{status.get('message')}; last analysis {status.get('lastAnalysis')}")  # fmt: skip
+    assert status.get("phase") == "RolledBack", status
+    analysis = status["lastAnalysis"]
+    assert not analysis["passed"] and analysis["reasons"], analysis
+    assert _registry(stack).get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == stack.champion_version
+    events_json = get_json(stack.cluster, "events", "-n", NS, "--field-selector", "involvedObject.name=worse")
+    assert any(e["type"] == "Warning" for e in events_json["items"]), events_json["items"]
+    traffic_seen = traffic.report.by_version()
+    print(f"served by version over the module: {traffic_seen}")
+    assert worse not in traffic_seen  # a shadow never answers users
