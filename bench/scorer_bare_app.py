@@ -1,15 +1,17 @@
 """Baseline for the scorer bench: a bare FastAPI app around the SAME scoring service (model + Feast read).
 
-Run as ``python -m bench.scorer_bare_app --port N`` with the scorer's ``TIPSML_*`` settings. One uvicorn
-worker, access log off, log level WARNING, the same event loop (``event_loop``), the same place for the
-feature read and scoring (``predict_in``: on the loop for SQLite) and the same start-up heap freeze as the
-KServe server: the only difference is KServe itself (its middleware, data plane and V1 handler).
+Run as ``python -m bench.scorer_bare_app --port N`` with the scorer's ``TIPSML_*`` settings. The same number
+of worker processes behind one port (``workers``, :mod:`predictors.scorer.workers`), access log and proxy
+headers off, log level WARNING, the same event loop (``event_loop``), the same place for the feature read and
+scoring (``predict_in``: on the loop for SQLite), the same metrics mode and the same start-up heap freeze as
+the KServe server: the only difference is KServe itself (its data plane, V1 handler and exception handling).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -68,16 +70,27 @@ def main() -> None:
     apply_offline_switches()
     import uvicorn
 
+    from predictors.scorer.workers import listen_socket, run_workers, share_metrics
+
     settings = ScorerSettings()
-    uvicorn.run(
-        build_app(settings),
-        host="127.0.0.1",
-        port=args.port,
-        workers=1,
-        log_level="warning",
-        access_log=False,
-        loop=settings.event_loop,
-    )
+    if settings.processes > 1:
+        share_metrics()  # as the scorer does with several workers: same metrics cost
+    sock = listen_socket(args.port, "127.0.0.1")
+
+    def serve_one() -> None:
+        config = uvicorn.Config(
+            build_app(settings),
+            log_level="warning",
+            access_log=False,
+            proxy_headers=False,
+            loop=settings.event_loop,
+        )
+        uvicorn.Server(config).run(sockets=[sock])
+
+    if settings.processes == 1:
+        serve_one()
+    else:
+        sys.exit(run_workers(settings.processes, serve_one, name="bare", failure=Exception))
 
 
 if __name__ == "__main__":

@@ -205,15 +205,99 @@ class ClientPauses:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of process ``pid`` and all its descendants so far (Linux /proc).
+
+    A server of several worker processes is one target: its parent plus every worker (and, through the
+    parent's ``cutime``/``cstime``, any worker that already exited).
+    """
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+    children: dict[int, list[int]] = {}
+    for child, fields in stats.items():
+        children.setdefault(int(fields[1]), []).append(child)
+    root = stats.get(pid)
+    ticks = int(root[13]) + int(root[14]) if root else 0
+    todo = [pid]
+    while todo:
+        current = todo.pop()
+        own = stats.get(current)
+        if own is not None:
+            ticks += int(own[11]) + int(own[12])
+        todo.extend(children.get(current, ()))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
     """CPU seconds all processes of the machine spent so far (Linux /proc/stat: all but idle and iowait)."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, quiet_cpu_s: float = 0.05, timeout_s: float = 90.0) -> None:
+    """Wait until the process tree of ``pid`` uses under ``quiet_cpu_s`` of CPU in a second (start-up over)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(1.0)
+        if cpu_seconds(pid) - before < quiet_cpu_s:
+            return
+
+
+def profile(pid: int, run: Any) -> dict[str, int]:
+    """Collapsed stacks (``frame;frame;... count``) of ``pid`` and its workers while ``run()`` loads them."""
+    import shutil
+    import subprocess
+    import sys
+
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = Path(tempfile.mkdtemp(prefix="scorer-profile-")) / "stacks.txt"
+    proc = subprocess.Popen(  # noqa: S603 - our own dev tool, our own pid
+        [spy, "record", "--pid", str(pid), "--subprocesses", "--rate", "250", "--format", "raw", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached before the load starts
+    try:
+        run()
+    finally:
+        proc.send_signal(2)  # SIGINT: py-spy writes what it has and exits
+        proc.wait(30)
+    stacks: dict[str, int] = {}
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        stacks[stack] = stacks.get(stack, 0) + int(count)
+    return stacks
+
+
+def print_profile(stacks: dict[str, int], top: int = 25) -> None:
+    """Top frames by own samples and by inclusive samples (frames under 95 %: below the server's entry)."""
+
+    def short(frame: str) -> str:
+        func, _, where = frame.partition(" (")
+        return f"{func} ({'/'.join(where.rstrip(')').rsplit(':', 1)[0].split('/')[-2:])})"
+
+    own: dict[str, int] = {}
+    inclusive: dict[str, int] = {}
+    total = sum(stacks.values()) or 1
+    for stack, count in stacks.items():
+        frames = [short(f) for f in stack.split(";") if not f.startswith("process ")]
+        if not frames:
+            continue
+        own[frames[-1]] = own.get(frames[-1], 0) + count
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+    print(f"{total} samples (busy threads only)\n  own:")
+    for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
+    print("  inclusive:")
+    shown = [(f, c) for f, c in sorted(inclusive.items(), key=lambda kv: -kv[1]) if c < 0.95 * total]
+    for frame, count in shown[:top]:
+        print(f"  {100 * count / total:5.1f}%  {frame}")
 
 
 def micro(world: Any, repeats: int) -> None:
@@ -269,6 +353,21 @@ def main() -> None:
     parser.add_argument("--tips", type=int, default=1000)
     parser.add_argument("--state-dir", type=Path, default=None, help="reuse a world built here (else a temp dir)")
     parser.add_argument("--micro", type=int, default=300, help="in-process repeats (0 to skip)")
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="server processes of each target (TIPSML_WORKERS; default: one per core)",
+    )
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after the timed phases, sample the KServe server with py-spy for this long at --profile-rate "
+        "(not counted in the table) and print its top frames",
+    )
+    parser.add_argument("--profile-rate", type=float, default=200.0)
     args = parser.parse_args()
     apply_offline_switches()
     import uvloop
@@ -286,9 +385,14 @@ def main() -> None:
     if args.micro:
         micro(world, args.micro)
 
-    kserve = spawn_scorer(world, root / "run")
+    kserve = spawn_scorer(world, root / "run", workers=str(args.server_workers))
     port = free_port()
-    env = {**os.environ, "TIPSML_STATE_DIR": str(world.root), "TIPSML_MLFLOW_TRACKING_URI": world.tracking_uri}
+    env = {
+        **os.environ,
+        "TIPSML_STATE_DIR": str(world.root),
+        "TIPSML_MLFLOW_TRACKING_URI": world.tracking_uri,
+        "TIPSML_WORKERS": str(args.server_workers),
+    }
     import subprocess
     import sys
 
@@ -305,11 +409,14 @@ def main() -> None:
         targets = {"kserve": (kserve.url, kserve.pid), "bare": (f"http://127.0.0.1:{port}", bare.pid)}
         bodies = make_bodies(world.users, world.tips, 5000, args.candidates, seed=7)
         print(
-            "server: kserve.ModelServer workers=1 enable_grpc=False enable_latency_logging=False, "
-            "kserve/uvicorn loggers WARNING (access log off); bare: uvicorn workers=1 access_log=False WARNING; "
-            "both: TIPSML_* defaults (predict_in=auto: on the loop for SQLite, event_loop=uvloop, "
-            "tip_stats_ttl_s=1.0) plus any TIPSML_* set in this environment"
+            f"server: {args.server_workers} process(es) each (TIPSML_WORKERS). kserve: python -m predictors.scorer "
+            "(KServe RESTServer + DataPlane, no gRPC, no timing middleware, kserve/uvicorn loggers WARNING, access "
+            "log off); bare: FastAPI on uvicorn, access_log=False WARNING; both: TIPSML_* defaults (predict_in=auto: "
+            "on the loop for SQLite, event_loop=uvloop, tip_stats_ttl_s=1.0) plus any TIPSML_* set in this "
+            "environment"
         )
+        for _, pid in targets.values():
+            settle(pid)  # every worker loaded, not only the first that answers
         print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
         client = ClientPauses()
         gc.collect()
@@ -356,6 +463,12 @@ def main() -> None:
                 f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
             )
         print(f"load average after: {os.getloadavg()[0]:.2f}")
+        if args.profile > 0:
+            url, pid = targets["kserve"]
+            print(f"\n=== py-spy: kserve at {args.profile_rate:.0f} req/s, {args.profile:.0f} s (not in the table) ===")
+            print_profile(
+                profile(pid, lambda: client.run(open_loop(url, bodies, args.profile_rate, args.profile, "kserve")))
+            )
         print(
             f"client GC: off during timed phases; {len(client.pauses_ms)} collections between phases, "
             f"longest {max(client.pauses_ms, default=0.0):.1f} ms"

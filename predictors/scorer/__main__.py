@@ -12,6 +12,10 @@ from predictors.scorer.settings import ScorerSettings
 
 def run(settings: ScorerSettings) -> int:
     """Serve until stopped; a start-up error is one line on stderr and exit code 1."""
+    from predictors.scorer.workers import share_metrics
+
+    if settings.processes > 1:
+        share_metrics()  # before KServe and our metrics module create their series (imported below)
     from predictors.scorer.errors import ScorerError
     from predictors.scorer.server import serve
 

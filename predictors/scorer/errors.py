@@ -31,6 +31,10 @@ class ModelLoadError(ScorerError):
     """The model could not be loaded or does not fit the feature list (start-up fails with this)."""
 
 
+class WorkerExitError(ScorerError):
+    """A server process of several exited on its own; the others were stopped (the Pod restarts whole)."""
+
+
 class ScorerNotReadyError(ScorerError):
     """A request arrived before the model was loaded."""
 

@@ -1,11 +1,13 @@
-"""Wire settings into a running ``kserve.ModelServer``: build the scoring service, quiet logs, map errors.
+"""Wire settings into running KServe servers: build the scoring service, quiet logs, map errors.
 
 Server choices beyond the ones both predictors share (:mod:`predictors.common.server`; bench/scorer_load.py
 prints the figures behind them, the module docs of :mod:`predictors.scorer.settings` say what each setting
 does):
 
-* one worker (a shared choice) matters twice here: more would pickle the model with its open feature store,
-  and on 2 cores shared with the load generator they would gain nothing.
+* ``workers`` processes behind one port (:mod:`predictors.scorer.workers`), one per CPU: each loads its own
+  model and feature store after the fork. KServe's own ``workers > 1`` would pickle the model with its open
+  feature store and lose our error table.
+* KServe's REST server without its timing middleware (:mod:`predictors.scorer.rest`), no gRPC server.
 * feature read and scoring on the event loop for the local SQLite store (``predict_in=auto``): ~1 ms of
   GIL-bound CPU either way, and handing it to a thread cost 1.7 ms of extra CPU per request.
 * uvloop (``event_loop``), the loop uvicorn picks for a bare app.
@@ -14,22 +16,26 @@ does):
   full collection walked them, stalling all requests for 100-400 ms (the bench's p99.9); frozen, they are
   never scanned again.
 """
-
 from __future__ import annotations
 
-import asyncio
 import gc
+import logging
+import socket
 from typing import Any
 
-from predictors.common.server import ServerOptions, serve_model, start_logging
-from predictors.scorer.errors import HTTP_STATUS
+from predictors.common.http_errors import install_error_handlers, install_request_validation_handler
+from predictors.common.limits import BodySizeLimit, OneLineClientErrors
+from predictors.common.server import GRACE_PERIOD_SECONDS, client_errors, quiet_logs, start_logging
+from predictors.scorer.errors import HTTP_STATUS, ScorerError, WorkerExitError
 from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.features import FeastFeatureSource
 from predictors.scorer.metrics import ScorerMetrics
 from predictors.scorer.model import TipScorer
 from predictors.scorer.model_store import load_model
+from predictors.scorer.rest import LeanRESTServer
 from predictors.scorer.service import ScoringService
 from predictors.scorer.settings import MODEL_NAME, Role, ScorerSettings
+from predictors.scorer.workers import listen_socket, run_workers
 
 
 def open_feature_store(settings: ScorerSettings) -> Any:
@@ -75,35 +81,52 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def use_event_loop(kind: str) -> None:
-    """Make ``asyncio.run`` (which ``ModelServer.start`` calls) create a ``kind`` loop.
-
-    ``ModelServer`` also asks for the current loop before that to set its executor, which uvloop's policy
-    does not create on demand: give it one (that loop is never run).
-    """
-    if kind != "uvloop":
-        return
-    import uvloop
-
-    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    asyncio.set_event_loop(asyncio.new_event_loop())
-
-
 def serve(settings: ScorerSettings) -> None:
-    """Load, then serve until SIGTERM (blocks)."""
+    """Bind the port, then serve in this process or in ``workers`` forked ones until SIGTERM (blocks)."""
     start_logging(settings.log_level)
+    sock = listen_socket(settings.http_port)
+    count = settings.processes
+    if count == 1:
+        serve_worker(settings, sock)
+        return
+    code = run_workers(count, lambda: serve_worker(settings, sock), name=MODEL_NAME, failure=ScorerError)
+    if code:
+        raise WorkerExitError(f"a server process failed; all {count} stopped (see its lines above)")
+
+
+def serve_worker(settings: ScorerSettings, sock: socket.socket) -> None:
+    """Load the model, then serve ``sock`` with KServe's REST server until SIGTERM (blocks).
+
+    What each child of KServe's multi-process mode runs (``RESTServer.run(sockets)`` over a ``DataPlane`` of
+    the registered model), without what the scorer does not use: no gRPC server, no timing middleware, no
+    second event loop around the REST server's own.
+    """
+    from kserve.constants.constants import FASTAPI_APP_IMPORT_STRING
+    from kserve.model_repository import ModelRepository
+    from kserve.model_server import app
+    from kserve.protocol.dataplane import DataPlane
+    from kserve.protocol.model_repository_extension import ModelRepositoryExtension
+
     scorer = TipScorer(MODEL_NAME, settings, lambda: build_service(settings))
     scorer.load()
-    options = ServerOptions(
-        http_port=settings.http_port,
-        log_level=settings.log_level,
-        errors=HTTP_STATUS,
-        max_asyncio_workers=settings.executor_threads,
-        max_request_bytes=settings.max_request_bytes,
+    errors = HTTP_STATUS
+    # The application set-up both predictors share (predictors.common.server): quiet logs, 413, one table.
+    quiet_logs(settings.log_level)
+    logging.getLogger("kserve").addFilter(OneLineClientErrors(client_errors(errors)))
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_error_handlers(app, errors)
+    install_request_validation_handler(app)
+    models = ModelRepository()
+    models.update(scorer)
+    scorer.start()
+    rest = LeanRESTServer(
+        FASTAPI_APP_IMPORT_STRING,
+        DataPlane(model_registry=models),
+        ModelRepositoryExtension(model_registry=models),
+        settings.http_port,
+        workers=1,
+        grace_period=GRACE_PERIOD_SECONDS,
+        event_loop=settings.event_loop,
     )
-
-    def last_steps() -> None:
-        use_event_loop(settings.event_loop)
-        freeze_startup_heap()
-
-    serve_model(scorer, options, before_start=last_steps)
+    freeze_startup_heap()
+    rest.run(sockets=[sock])

@@ -71,6 +71,11 @@ class ScorerSettings(BaseSettings):
 
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
+    """Server processes sharing ``http_port`` (:mod:`predictors.scorer.workers`): one per CPU the Pod may
+    use (its CPU limit), since a process serves on one core at most. More than one per CPU only adds
+    switching. A shadow always runs one: both halves of a mirrored request must reach the same process."""
+
     predict_threads: Annotated[int, Field(ge=1, le=64)] = 1
     """LightGBM threads per predict: 20 rows are scored faster on one thread than with OpenMP start-up."""
 
@@ -104,6 +109,11 @@ class ScorerSettings(BaseSettings):
 
     log_level: str = "WARNING"
     """KServe logs four lines per request at INFO; WARNING keeps errors and drops that cost."""
+
+    @property
+    def processes(self) -> int:
+        """Server processes to run: ``workers``, but one for a shadow (both halves of a mirrored id must pair)."""
+        return 1 if self.role is Role.SHADOW else self.workers
 
     @property
     def local_state(self) -> LocalState:

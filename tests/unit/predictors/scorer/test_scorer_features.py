@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -11,9 +12,12 @@ import pytest
 from bench.scorer_world import ScorerWorld
 from contracts.profile import ProfileFeatures
 from feature_repo.config import open_store
-from feature_repo.features import MODEL_FEATURES
+from feature_repo.features import MODEL_FEATURES, scoring_inputs
+from feature_repo.names import FEATURE_SERVICE, REQUEST_TIME_FIELD, TIP_STATS_VIEW
 from predictors.scorer.errors import FeatureStoreUnavailableError
-from predictors.scorer.features import CategoryCache, FeastFeatureSource
+from predictors.scorer.feature_cache import TtlCache
+from predictors.scorer.features import REQUEST_NAMES, CategoryCache, FeastFeatureSource
+from predictors.scorer.model_store import load_model_dir
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +107,45 @@ def test_missing_registry_raises_feature_store_unavailable(tmp_path: Path) -> No
     source = FeastFeatureSource(open_store(tmp_path / "empty"), MODEL_FEATURES)
     with pytest.raises(FeatureStoreUnavailableError, match="feature registry"):
         source.probe()
+
+
+def _old_path_rows(store: Any, user: str, tips: list[str], profile: ProfileFeatures | None, at: float) -> np.ndarray:
+    """The serving path before column-wise inputs: Feast's values per row, ``scoring_inputs`` one row at a time."""
+    service = store.get_feature_service(FEATURE_SERVICE)
+    odfvs = {v.name for v in store.list_on_demand_feature_views()}
+    refs = [f"{p.name}:{f.name}" for p in service.feature_view_projections if p.name not in odfvs for f in p.features]
+    cats = store.get_online_features(
+        features=[f"{TIP_STATS_VIEW}:tip_category"], entity_rows=[{"tip_id": t} for t in tips]
+    )
+    categories = [c or "" for c in cats.to_dict()["tip_category"]]
+    entity_rows = [{"user_id": user, "tip_id": t, "category": c} for t, c in zip(tips, categories, strict=True)]
+    values = store.get_online_features(features=refs, entity_rows=entity_rows).to_dict()
+    sent = {**(profile.model_dump() if profile is not None else {}), REQUEST_TIME_FIELD: at}
+    rows = []
+    for i in range(len(tips)):
+        row = {name: column[i] for name, column in values.items()}
+        row.update({name: sent.get(name) for name in REQUEST_NAMES})
+        inputs = scoring_inputs(row)
+        rows.append([inputs[f] for f in MODEL_FEATURES])
+    return np.array(rows, dtype=np.float64)
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [None, ProfileFeatures(tenure_days=400, completion_rate_30d=0.2, notifications_enabled=False, streak_days=3)],
+)
+@pytest.mark.parametrize("user", ["user-2", "never-seen"])
+def test_new_path_scores_equal_the_old_paths_to_1e_9(
+    world: ScorerWorld, user: str, profile: ProfileFeatures | None
+) -> None:
+    """Same inputs, same scores: column-wise inputs with the tip-stats copy vs Feast rows + scoring_inputs per row."""
+    store = open_store(world.root)
+    model = load_model_dir(world.model_dir, MODEL_FEATURES)
+    source = FeastFeatureSource(store, MODEL_FEATURES, tip_stats_cache=TtlCache(1.0, 1000))
+    tips = [*world.tips[5:25], "tip-unknown"]
+    at = 1.9e9
+    source.rows(user, tips[:7], profile, at)  # fills the tip-stats copy: the new path reads some tips from it
+    new = model.score(source.rows(user, tips, profile, at))
+    old = model.score(_old_path_rows(store, user, tips, profile, at))
+    assert len(set(new.tolist())) > 1
+    np.testing.assert_allclose(new, old, rtol=0, atol=1e-9)
