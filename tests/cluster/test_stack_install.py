@@ -233,14 +233,15 @@ def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(sta
     print(f"ModelRollout on a Standard-mode InferenceService: {status.get('phase')} after "
           f"{time.monotonic() - started:.1f}s: {status.get('message')}")  # fmt: skip
     assert status.get("phase") == "Failed", status
-    assert "ignores canaryTrafficPercent" in status["message"]
+    # One scorer replica: a replica-ratio canary's first "10 %" step would be one Pod of two, 50 %.
+    assert "a 10 % step would send 50 % of connections" in status["message"]
     after = get_json(stack.cluster, "inferenceservice", "tip-scorer", "-n", NS)
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
     assert not [i for i in get_json(stack.cluster, "inferenceservices", "-n", NS)["items"]
                 if i["metadata"]["name"].endswith("-shadow")]  # fmt: skip
     assert client.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == stack.champion_version
     events = get_json(stack.cluster, "events", "-n", NS, "--field-selector", "involvedObject.name=standard-mode")
-    assert any("canaryTrafficPercent" in e.get("message", "") for e in events["items"]), events["items"]
+    assert any("minReplicas >= 6" in e.get("message", "") for e in events["items"]), events["items"]
 
 
 PROMPT_VERSION = """
