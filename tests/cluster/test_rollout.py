@@ -113,7 +113,7 @@ def _rollout(name: str, candidate: str, reward_margin: float) -> dict[str, Any]:
             "shadow": {"minSamples": 60, "maxDurationSeconds": 600},
             "canary": {
                 "steps": [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}],
-                "minSamples": 40,
+                "minSamples": 60,
                 "rewardMargin": reward_margin,
             },
             "gates": GATES,
@@ -140,7 +140,8 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
     logged = champion.model_id or champion.source.removeprefix("models:/")
     candidate = registry.create_model_version(SCORER_MODEL, champion.source, run_id=champion.run_id,
                                               model_id=logged).version  # fmt: skip
-    stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("good", str(candidate), 0.15)))
+    # Equal models differ by noise only: with 60+ rewarded samples a side, a 0.25 margin fails ~1 % of the time.
+    stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("good", str(candidate), 0.25)))
     started = time.time()
     phases: dict[str, float] = {}
     windows: dict[int, list[float]] = {}  # step weight -> [canary Pods ready at, step left at]
