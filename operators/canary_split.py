@@ -38,6 +38,7 @@ RELATIVE_TOLERANCE: Final = 0.5
 """A step's achievable share may differ from its weight by at most this fraction of the weight."""
 MAX_STABLE_REPLICAS: Final = 100
 LOGGER_ANNOTATION_PREFIX: Final = "logger.kserve.io/"
+AGENT_CONTAINER: Final = "agent"
 
 
 def predictor_deployment(isvc_name: str) -> str:
@@ -102,7 +103,9 @@ def canary_of(
         k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith(LOGGER_ANNOTATION_PREFIX)
     }
     meta["annotations"] = annotations
-    containers = template["spec"]["containers"]
+    # KServe's logger sidecar (container "agent"), should a template carry it, stays with the champion.
+    containers = [c for c in template["spec"]["containers"] if c.get("name") != AGENT_CONTAINER]
+    template["spec"]["containers"] = containers
     main = next((c for c in containers if c.get("name") == "kserve-container"), containers[0])
     set_env(main, ENV_MODEL_VERSION, version)
     set_env(main, ENV_MODEL_URI, uri)

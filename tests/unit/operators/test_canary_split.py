@@ -54,7 +54,8 @@ def _stable() -> dict[str, Any]:
                                 {"name": "TIPSML_MODEL_URI", "value": "models:/tip-scorer@champion"},
                                 {"name": "TIPSML_MODEL_VERSION", "valueFrom": {"configMapKeyRef": {"name": "x"}}},
                             ],
-                        }
+                        },
+                        {"name": "agent", "args": ["--log-url", "http://tip-scorer-shadow-predictor"]},
                     ]
                 },
             },
@@ -73,6 +74,7 @@ def test_the_canary_is_the_stable_template_serving_the_candidate_behind_the_same
     assert template["metadata"]["labels"][TRACK_LABEL] == "canary"
     # The shadow's logger is not copied (no mirrored traffic from canary Pods); scraping is.
     assert template["metadata"]["annotations"] == {"prometheus.io/scrape": "true"}
+    assert [c["name"] for c in template["spec"]["containers"]] == ["kserve-container"]  # no logger sidecar
     env = {e["name"]: e for e in template["spec"]["containers"][0]["env"]}
     assert env["TIPSML_MODEL_URI"] == {"name": "TIPSML_MODEL_URI", "value": "models:/tip-scorer/7"}
     assert env["TIPSML_MODEL_VERSION"] == {"name": "TIPSML_MODEL_VERSION", "value": "7"}
