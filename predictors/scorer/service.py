@@ -22,7 +22,7 @@ from contracts.profile import ProfileFeatures
 from contracts.scorer import ScorerInstance, ScorerRequest
 from contracts.serving_metrics import UNKNOWN_PROFILE_FEATURES_TOTAL
 from predictors.scorer.errors import FeatureStoreUnavailableError
-from predictors.scorer.metrics import ScorerMetrics
+from predictors.scorer.metrics import ScorerMetrics, observe_many
 from predictors.scorer.model_store import LoadedModel, Matrix, Scores
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,7 @@ class ScoringService:
     def score_rows(self, rows: Matrix) -> Scores:
         """Scores of already-assembled rows (V2 feature tensors)."""
         scores = self.model.score(rows)
-        for s in scores:
-            self.metrics.scores.observe(float(s))
+        observe_many(self.metrics.scores, scores)
         return scores
 
     def _note_unknown(self, profile: ProfileFeatures | None) -> None:

@@ -36,6 +36,8 @@ METRICS_DIR_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
 """Where prometheus_client's multi-process mode keeps every process's series."""
 _METRIC_MODULES: Final = ("kserve", "feast", "predictors.scorer.metrics")
 """Modules that create metrics when imported."""
+_shared_dir: str | None = None
+"""Set by :func:`share_metrics`: the directory every worker's series are in."""
 
 
 def listen_socket(port: int, host: str = "0.0.0.0") -> socket.socket:  # noqa: S104 - a Pod's server port
@@ -60,20 +62,26 @@ def share_metrics() -> str:
         raise RuntimeError(f"metrics already created by {', '.join(early)}: multi-process mode comes too late")
     from prometheus_client import values
 
+    global _shared_dir
     path = tempfile.mkdtemp(prefix="tip-scorer-metrics-")
     os.environ[METRICS_DIR_ENV] = path
     values.ValueClass = values.MultiProcessValue()  # type: ignore[no-untyped-call]
+    _shared_dir = path
     return path
 
 
 def metrics_registry() -> Any:
-    """The registry ``/metrics`` should expose: every worker's series summed in multi-process mode, else ours."""
+    """The registry ``/metrics`` should expose: every worker's series summed after :func:`share_metrics`, else ours.
+
+    Decided by what :func:`share_metrics` did in this process (or the parent it was forked from), not by the
+    environment: importing Feast sets ``PROMETHEUS_MULTIPROC_DIR`` for its own use.
+    """
     from prometheus_client import REGISTRY, CollectorRegistry, multiprocess
 
-    if METRICS_DIR_ENV not in os.environ:
+    if _shared_dir is None:
         return REGISTRY
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    multiprocess.MultiProcessCollector(registry, path=_shared_dir)  # type: ignore[no-untyped-call]
     return registry
 
 
