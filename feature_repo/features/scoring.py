@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any, Final
 
 import numpy as np
@@ -27,6 +28,7 @@ NEVER_SHOWN_HOURS: Final = 720.0
 """``tip_hours_since`` of a tip not shown to the user in 30 days (or when the request time is unknown)."""
 FloatColumn = npt.NDArray[np.float64]
 """One model input for every row."""
+FloatArray2D = npt.NDArray[np.float64]
 _DUE: Final = "user_category_due"
 Column = Sequence[object] | npt.NDArray[Any]
 """One input for every row: a list (None where missing) or a numeric array."""
@@ -102,58 +104,81 @@ def scoring_inputs(row: Mapping[str, object]) -> dict[str, float]:
     }
 
 
+_FILLED: Final = (
+    # output, the input read first, the input that fills its gaps (or None), then the default
+    ("completion_rate", "completion_rate_30d", "user_completion_rate_30d", 0.5),
+    ("like_rate", "like_rate_30d", "user_like_rate_30d", PRIOR_LIKE_RATE),
+    ("hour_preferred", "preferred_hour", "user_preferred_hour", -1.0),
+    ("active_days", "active_days_30d", "user_active_days_30d", 0.0),
+    ("tips_7d", "tip_volume_7d", "user_tip_volume_7d", 0.0),
+    ("open_tasks", "user_open_tasks", None, 0.0),
+    ("completed_7d", "user_completed_7d", None, 0.0),
+    ("tip_impressions", "tip_impressions", None, 0.0),
+    ("tip_like_rate", "tip_like_rate_smoothed", None, PRIOR_LIKE_RATE),
+    ("affinity", "uc_affinity", None, PRIOR_LIKE_RATE),
+    ("category_completions_30d", "uc_completions_30d", None, 0.0),
+    ("tenure", "tenure_days", None, 0.0),
+    ("streak", "streak_days", None, 0.0),
+    ("notifications_on", "notifications_enabled", None, 0.0),
+    ("tips_24h", "user_tips_24h", None, 0.0),
+    ("tip_seen_30d", "ut_shown_30d", None, 0.0),
+)
+"""The inputs that are a number, else another number, else a default (``_num(a, _num(b, default))``)."""
+_NUMERIC: Final = tuple(
+    dict.fromkeys(
+        [*(f[1] for f in _FILLED), *(f[2] for f in _FILLED if f[2] is not None), REQUEST_TIME_FIELD, "ut_last_shown_at"]
+    )
+)
+"""Every numeric input read, in the row order of :func:`_numeric_matrix`."""
+_ROW: Final = {name: i for i, name in enumerate(_NUMERIC)}
+_FIRST: Final = np.array([_ROW[f[1]] for f in _FILLED])
+_SECOND: Final = np.array([_ROW[f[2]] if f[2] is not None else len(_NUMERIC) for f in _FILLED])
+_DEFAULTS: Final = np.array([[f[3]] for f in _FILLED], dtype=np.float64)
+
+
 def scoring_inputs_columns(columns: Mapping[str, Column]) -> dict[str, FloatColumn]:
     """Column-wise :func:`scoring_inputs`: one float64 array per model input, for all rows at once.
 
     Same values as calling :func:`scoring_inputs` row by row (a test holds them equal on random rows, with
-    None, NaN, strings and booleans), at a fraction of the cost: the numeric inputs are array operations, and
-    the category inputs are computed once per distinct (task mix, category) pair, not per row. Rows are as
-    long as the longest column; a shorter or absent column reads as missing values there.
+    None, NaN, strings and booleans), at a fraction of the cost: every numeric input is one row of one
+    matrix and the gaps are filled for all of them in a few array operations; the category inputs are
+    computed once per distinct (task mix, category) pair, not per row. Rows are as long as the longest
+    column; a shorter or absent column reads as missing values there.
     """
     n = max((len(v) for v in columns.values()), default=0)
-
-    def col(name: str) -> FloatColumn:
-        values = columns.get(name)
-        return _floats(values, n) if values is not None else np.full(n, np.nan)
-
-    def num(name: str, default: float | FloatColumn) -> FloatColumn:
-        x = col(name)
-        return np.where(np.isnan(x), default, x)
-
-    completion = num("completion_rate_30d", num("user_completion_rate_30d", 0.5))
-    like = num("like_rate_30d", num("user_like_rate_30d", PRIOR_LIKE_RATE))
-    affinity = num("uc_affinity", PRIOR_LIKE_RATE)
-    tasks_30d, lift, due = _category_columns(columns, n)
-    now, last = col(REQUEST_TIME_FIELD), col("ut_last_shown_at")
-    hours = np.where(
+    x = _numeric_matrix(columns, n)  # one extra all-NaN row: the "second" input of those that have none
+    first, second = x[_FIRST], x[_SECOND]
+    filled = np.where(np.isnan(first), np.where(np.isnan(second), _DEFAULTS, second), first)
+    out: dict[str, FloatColumn] = {f[0]: filled[i] for i, f in enumerate(_FILLED)}
+    out["tip_impressions_log"] = np.log1p(np.maximum(0.0, out.pop("tip_impressions")))
+    out["affinity_lift"] = out["affinity"] - out["like_rate"]
+    now, last = x[_ROW[REQUEST_TIME_FIELD]], x[_ROW["ut_last_shown_at"]]
+    out["tip_hours_since"] = np.where(
         np.isnan(now) | np.isnan(last),
         NEVER_SHOWN_HOURS,
         np.minimum(np.maximum(0.0, (now - last) / 3600.0), NEVER_SHOWN_HOURS),
     )
-    out: dict[str, FloatColumn] = {
-        "completion_rate": completion,
-        "like_rate": like,
-        "hour_preferred": num("preferred_hour", num("user_preferred_hour", -1.0)),
-        "active_days": num("active_days_30d", num("user_active_days_30d", 0.0)),
-        "tips_7d": num("tip_volume_7d", num("user_tip_volume_7d", 0.0)),
-        "open_tasks": num("user_open_tasks", 0.0),
-        "completed_7d": num("user_completed_7d", 0.0),
-        "tip_impressions_log": np.log1p(np.maximum(0.0, num("tip_impressions", 0.0))),
-        "tip_like_rate": num("tip_like_rate_smoothed", PRIOR_LIKE_RATE),
-        "affinity": affinity,
-        "affinity_lift": affinity - like,
-        "category_completions_30d": num("uc_completions_30d", 0.0),
-        "tenure": num("tenure_days", 0.0),
-        "streak": num("streak_days", 0.0),
-        "notifications_on": num("notifications_enabled", 0.0),
-        "tasks_30d": tasks_30d,
-        "category_task_lift": lift,
-        "tips_24h": num("user_tips_24h", 0.0),
-        "tip_seen_30d": num("ut_shown_30d", 0.0),
-        "tip_hours_since": hours,
-        "category_due_tasks": due,
-    }
+    out["tasks_30d"], out["category_task_lift"], out["category_due_tasks"] = _category_columns(columns, n)
     return {name: out[name] for name in MODEL_FEATURES}
+
+
+def _numeric_matrix(columns: Mapping[str, Column], n: int) -> FloatArray2D:
+    """The :data:`_NUMERIC` inputs as rows of float64 (NaN where :func:`_num` would use its default), plus NaN.
+
+    One conversion for all of them when every column is a plain list of n numbers or None (what a serving
+    request has); column by column otherwise (strings, numpy arrays, short columns).
+    """
+    missing: list[object] = [None] * n
+    lists = [columns.get(name, missing) for name in _NUMERIC]
+    lists.append(missing)
+    if all(type(v) is list and len(v) == n for v in lists):
+        kinds = set(map(type, chain.from_iterable(lists)))
+        if not any(issubclass(t, str) for t in kinds):
+            try:
+                return np.array(lists, dtype=np.float64)  # None becomes NaN
+            except (TypeError, ValueError):  # a value float() refuses: column by column
+                pass
+    return np.vstack([_floats(v, n) for v in lists])
 
 
 def scoring_inputs_batch(columns: Mapping[str, Column]) -> dict[str, list[float]]:
@@ -192,8 +217,8 @@ def _category_columns(
     """
     tasks, cats, dues = (_objects(columns.get(k), n) for k in ("user_category_tasks_30d", "tip_category", _DUE))
     memo: dict[tuple[object, object, object], tuple[float, float, float]] = {}
-    out = np.empty((3, n), dtype=np.float64)
-    for i, key in enumerate(zip(tasks, cats, dues, strict=True)):
+    rows = []
+    for key in zip(tasks, cats, dues, strict=True):
         values = memo.get(key)
         if values is None:
             encoded, category, due = key
@@ -205,7 +230,8 @@ def _category_columns(
                 category_task_lift(counts, cat),
                 float(due_counts.get(cat, 0)) if cat is not None else 0.0,
             )
-        out[:, i] = values
+        rows.append(values)
+    out = np.array(rows, dtype=np.float64).reshape(n, 3).T
     return out[0], out[1], out[2]
 
 
