@@ -14,6 +14,7 @@ apply_offline_switches()
 
 import nats  # noqa: E402
 from nats.js import JetStreamContext  # noqa: E402
+from nats.js.errors import NotFoundError  # noqa: E402
 
 from streams.topology import ensure_streams  # noqa: E402
 from tipsml.stack.nats_server import nats_server_command  # noqa: E402
@@ -71,6 +72,9 @@ async def jetstream(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
     for name in await ensure_streams(js):
         await js.purge_stream(name)
         for info in await js.consumers_info(name):
-            await js.delete_consumer(name, info.name)
+            try:
+                await js.delete_consumer(name, info.name)
+            except NotFoundError:
+                pass  # an ephemeral consumer of an earlier test went away on its own meanwhile
     yield js
     await nc.drain()
