@@ -29,6 +29,7 @@ def build_app(settings: ScorerSettings) -> FastAPI:
     """FastAPI app with the V1 predict route and readiness, over the scorer's own service."""
     from predictors.common.http_errors import install_error_handlers
     from predictors.scorer.errors import HTTP_STATUS
+    from predictors.scorer.metrics import GC_PAUSES
     from predictors.scorer.requests import parse_v1
     from predictors.scorer.server import build_service, freeze_startup_heap
     from predictors.scorer.service import runs_in_loop
@@ -46,6 +47,7 @@ def build_app(settings: ScorerSettings) -> FastAPI:
     app = FastAPI(lifespan=same_executor_as_kserve)
     install_error_handlers(app, HTTP_STATUS)
     freeze_startup_heap()  # as the KServe server does, so the comparison is about KServe alone
+    GC_PAUSES.install()
 
     @app.get(f"/v1/models/{SCORER_MODEL}")
     async def ready() -> dict[str, Any]:

@@ -238,6 +238,47 @@ def machine_busy_seconds() -> float:
     return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
+GC_SERIES = "tipsml_scorer_gc_pause_seconds"
+
+
+def gc_pauses(url: str) -> dict[str, float] | None:
+    """The server's GC pause histogram (all workers, all generations): count, sum and each bucket's count."""
+    import httpx
+
+    try:
+        text = httpx.get(url + "/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return None
+    found: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith(GC_SERIES + "_"):
+            series, _, value = line.rpartition(" ")
+            kind = series[len(GC_SERIES) + 1 :].split("{", 1)[0]
+            le = series.split('le="', 1)[1].split('"', 1)[0] if 'le="' in series else ""
+            key = f"{kind}:{le}"
+            found[key] = found.get(key, 0.0) + float(value)
+    return found or None
+
+
+def print_gc(before: dict[str, float] | None, after: dict[str, float] | None) -> None:
+    """Collections the server ran during a phase, their total time and the bucket of the longest."""
+    if before is None or after is None:
+        return
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in after}
+    buckets = sorted(
+        (float(k.split(":", 1)[1]), v) for k, v in delta.items() if k.startswith("bucket:") and v > 0
+    )
+    longest = f"<= {1000 * buckets[0][0]:g} ms" if buckets else "-"
+    for bound, count in buckets:  # cumulative buckets: the first bound holding every collection
+        if count >= delta.get("count:", 0.0):
+            longest = f"<= {1000 * bound:g} ms"
+            break
+    print(
+        f"         server GC during the phase: {delta.get('count:', 0.0):.0f} collections, "
+        f"{1000 * delta.get('sum:', 0.0):.1f} ms in all, longest {longest}"
+    )
+
+
 def settle(pid: int, quiet_cpu_s: float = 0.05, timeout_s: float = 90.0) -> None:
     """Wait until the process tree of ``pid`` uses under ``quiet_cpu_s`` of CPU in a second (start-up over)."""
     deadline = time.monotonic() + timeout_s
@@ -424,6 +465,7 @@ def main() -> None:
 
         def phase(name: str, run: Any) -> Result:
             url, pid = targets[name]
+            pauses = gc_pauses(url)
             cpu, own, busy, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), machine_busy_seconds(), time.time()
             r: Result = client.run(run(url))
             r.server_cpu_s = cpu_seconds(pid) - cpu
@@ -431,6 +473,7 @@ def main() -> None:
             others = machine_busy_seconds() - busy - r.server_cpu_s - r.client_cpu_s
             r.other_cores = max(0.0, others) / (time.time() - t0)
             table([r])
+            print_gc(pauses, gc_pauses(url))
             asyncio.run(drain(url))
             return r
 

@@ -5,8 +5,10 @@ In-process counters only: exporting them on ``/metrics`` is not a side effect of
 
 from __future__ import annotations
 
+import gc
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +32,14 @@ UNKNOWN_PROFILE = Counter(
     "profile_features names sent that this scorer does not know (ignored).",
     _LABELS,
 )
+
+GC_PAUSE = Histogram(
+    "tipsml_scorer_gc_pause_seconds",
+    "Garbage-collector pauses of a server process: every request on that process waits them out.",
+    ("generation",),
+    buckets=(0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25),
+)
+GC_GENERATIONS: Final = ("0", "1", "2")
 
 RANK_AGREEMENT = Summary(
     names.RANK_AGREEMENT, "Kendall tau-b of the shadow's and the champion's ranking, per instance.", _LABELS
@@ -101,3 +111,42 @@ def observe_many(histogram: Histogram, values: npt.NDArray[np.float64]) -> None:
     child._sum.inc(float(finite.sum()))
     for i in np.flatnonzero(hits):
         child._buckets[i].inc(int(hits[i]))
+
+
+class GcPauses:
+    """Times every collection of this process into :data:`GC_PAUSE`.
+
+    The collector is the event loop's one periodic pause we do not schedule: it runs inside whichever request
+    allocates past its threshold, and every request on the process waits. The callback only appends to a
+    list (observing a series takes prometheus_client's lock, which the interrupted code may hold: a
+    deadlock); :meth:`flush`, called after each request, moves the pauses into the histogram.
+    """
+
+    def __init__(self) -> None:
+        self._children = [GC_PAUSE.labels(generation=g) for g in GC_GENERATIONS]
+        self._pending: list[tuple[int, float]] = []
+        self._started = 0.0
+        self._installed = False
+
+    def install(self) -> None:
+        """Start timing collections (once per process)."""
+        if not self._installed:
+            gc.callbacks.append(self._on_gc)
+            self._installed = True
+
+    def _on_gc(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self._pending.append((min(info.get("generation", 0), 2), time.perf_counter() - self._started))
+
+    def flush(self) -> None:
+        """Observe the pauses since the last flush (cheap when there were none)."""
+        if self._pending:
+            pending, self._pending = self._pending, []
+            for generation, seconds in pending:
+                self._children[generation].observe(seconds)
+
+
+GC_PAUSES: Final = GcPauses()
+"""The process's one watcher: installed by the server, flushed by the scoring service."""

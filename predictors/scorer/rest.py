@@ -5,13 +5,15 @@
   ~3 % of a request's CPU; bench/scorer_load.py ``--profile`` prints the frames).
 * No uvicorn proxy-headers middleware: it rewrites the client address for logs, and the access log is off.
 * ``/metrics`` exposes every worker's series summed when several processes serve the port
-  (:func:`predictors.scorer.workers.metrics_registry`); with one process it is KServe's own registry.
+  (:func:`predictors.scorer.workers.metrics_registry`; with one process it is KServe's own registry), and
+  renders them in a thread, not on the event loop that serves requests.
 
 Everything else (routes, V1/V2 handlers, exception handlers, graceful shutdown) is KServe's ``RESTServer``.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -36,7 +38,9 @@ class LeanRESTServer(RESTServer):  # type: ignore[misc]
 
         async def metrics(request: Request) -> Response:
             encoder, content_type = exposition.choose_encoder(request.headers.get("accept", ""))
-            return Response(content=encoder(registry), headers={"content-type": content_type})
+            # Off the loop: with several workers a scrape reads and merges every worker's files.
+            body = await asyncio.get_running_loop().run_in_executor(None, encoder, registry)
+            return Response(content=body, headers={"content-type": content_type})
 
         # Registered before KServe's routes, so this /metrics is the one that matches.
         app.add_api_route("/metrics", metrics, methods=["GET"])

@@ -29,7 +29,7 @@ from predictors.common.server import GRACE_PERIOD_SECONDS, client_errors, quiet_
 from predictors.scorer.errors import HTTP_STATUS, ScorerError, WorkerExitError
 from predictors.scorer.feature_cache import TtlCache
 from predictors.scorer.features import FeastFeatureSource
-from predictors.scorer.metrics import ScorerMetrics
+from predictors.scorer.metrics import GC_PAUSES, ScorerMetrics
 from predictors.scorer.model import TipScorer
 from predictors.scorer.model_store import load_model
 from predictors.scorer.rest import LeanRESTServer
@@ -129,4 +129,5 @@ def serve_worker(settings: ScorerSettings, sock: socket.socket) -> None:
         event_loop=settings.event_loop,
     )
     freeze_startup_heap()
+    GC_PAUSES.install()
     rest.run(sockets=[sock])

@@ -22,7 +22,7 @@ from contracts.profile import ProfileFeatures
 from contracts.scorer import ScorerInstance, ScorerRequest
 from contracts.serving_metrics import UNKNOWN_PROFILE_FEATURES_TOTAL
 from predictors.scorer.errors import FeatureStoreUnavailableError
-from predictors.scorer.metrics import ScorerMetrics, observe_many
+from predictors.scorer.metrics import GC_PAUSES, ScorerMetrics, observe_many
 from predictors.scorer.model_store import LoadedModel, Matrix, Scores
 
 log = logging.getLogger(__name__)
@@ -139,3 +139,4 @@ class ScoringService:
             raise
         finally:
             self.metrics.latency.observe(time.perf_counter() - start)
+            GC_PAUSES.flush()
