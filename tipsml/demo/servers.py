@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from contracts.names import CHAMPION_ALIAS, GENERATOR_MODEL, SCORER_MODEL
+from tipsml.demo.rollout_local import LocalScorer, ScorerLauncher
 from tipsml.demo.state import DemoRun, DemoStageError
 from tipsml.simulate.play import SCORER_PATH
 from tipsml.stack.processes import ProcessRecord, free_port, spawn, stop_record
@@ -28,7 +29,7 @@ class Scorer:
 
 
 def start_scorer(run: DemoRun, name: str, model_uri: str, role: str = "serving",
-                 metrics_role: str | None = None) -> Scorer:
+                 metrics_role: str | None = None, model_version: str | None = None) -> Scorer:
     """Start ``python -m predictors.scorer`` as a recorded process (``tipsml down`` stops it)."""
     host = run.settings.host
     port = free_port(host)
@@ -36,11 +37,23 @@ def start_scorer(run: DemoRun, name: str, model_uri: str, role: str = "serving",
            "TIPSML_STATE_DIR": str(run.settings.state.root.resolve())}
     if metrics_role:
         env["TIPSML_METRICS_ROLE"] = metrics_role
+    if model_version:
+        env["TIPSML_MODEL_VERSION"] = model_version
     record = spawn(name, [sys.executable, "-m", "predictors.scorer"], port, run.settings.state.pids_dir,
                    run.settings.state.logs_dir / f"{name}.log", env=env, ready_timeout=120.0)
     url = f"http://{host}:{port}"
     _wait_ready(f"{url}/v1/models/{MODEL}", record)
     return Scorer(record, url)
+
+
+def scorer_launcher(run: DemoRun) -> ScorerLauncher:
+    """Start scorers for a local rollout as recorded processes of this run."""
+
+    def launch(name: str, *, version: str, model_uri: str, role: str, metrics_role: str) -> LocalScorer:
+        scorer = start_scorer(run, name, model_uri, role=role, metrics_role=metrics_role, model_version=version)
+        return LocalScorer(name, version, scorer.url, lambda: stop_process(run, scorer.record))
+
+    return launch
 
 
 def _wait_ready(url: str, record: ProcessRecord, timeout: float = 120.0) -> None:

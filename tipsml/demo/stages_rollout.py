@@ -1,111 +1,47 @@
-"""The demo's rollout: the operator's ModelRollout state machine, run on this machine.
+"""The demo's rollout: the operator's own rollout path, with local processes where a cluster has KServe.
 
-``operators.rollout_machine.advance`` is the same pure function the kopf operator calls on every reconcile
-pass. Here its actions are applied to local processes instead of InferenceServices: ``StartShadow`` starts a
-second scorer serving the challenger, the shadow observation compares both scorers' answers on the same
-requests (score PSI, Kendall rank agreement, error rate, p99), each canary step routes its share of
-simulated requests to the challenger and draws each shown tip's reaction from the simulator's oracle, and
-``MoveChampion`` moves the MLflow alias with ``ChampionRegistry``, as the operator does.
+Every pass is :func:`operators.effects.reconcile`, the measure → decide → act core the operator runs:
+``operators.rollout_machine.advance`` decides, :class:`tipsml.demo.rollout_local.LocalRolloutEffects` applies
+its actions to scorer processes (the operator's :class:`operators.rollout_effects.RolloutEffects` applies the
+same actions to InferenceServices), and the gates read :class:`operators.metrics_sources.LocalProvider`: the
+scorers' own ``/metrics`` (the shadow's rank agreement and both score histograms over ``SCORE_BUCKETS``,
+every process's requests, errors and latency) and the reward log the consumers write. Nothing here computes
+a gate figure.
+
+Between passes the demo plays the app (:class:`tipsml.simulate.play.AppPlayer`): it calls the champion (or,
+in a canary step, the candidate for its share of requests), shows the top tip, and publishes ``tip_shown``
+and the oracle's ``tip_reaction`` to JetStream, where the running consumers join them into rewards per
+model version.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
 
-import httpx
-import numpy as np
-
-from tipsml.demo.servers import MODEL, Scorer, score, start_scorer, stop_process
-from tipsml.demo.state import DemoRun, now, progress_bar
-from tipsml.simulate.play import scorer_request
+from tipsml.demo.servers import MODEL, scorer_launcher
+from tipsml.demo.state import DemoRun, DemoStageError, now, progress_bar
 
 if TYPE_CHECKING:
-    from contracts.crds import ModelRolloutSpec
-    from operators.metrics import CanaryObservation, ShadowObservation
+    from contracts.crds import ModelRolloutSpec, ModelRolloutStatus
+    from operators.effects import Pass
+    from operators.model_registry import ChampionRegistry
+    from operators.rollout_machine import Action
+    from tipsml.demo.rollout_local import LocalRolloutEffects
+    from tipsml.simulate.play import AppPlayer
 
-SAMPLES = 200
-_EDGES = [i / 20 for i in range(1, 21)] + [float("inf")]
-
-
-def _cumulative(scores: list[float]) -> list[tuple[float, float]]:
-    arr = np.asarray(scores)
-    return [(e, float(np.sum(arr <= e))) for e in _EDGES]
-
-
-def _p99(latencies: list[float]) -> float | None:
-    return float(np.percentile(latencies, 99)) if latencies else None
-
-
-def observe_shadow(run: DemoRun, champion: Scorer, shadow: Scorer, n: int) -> ShadowObservation:
-    """Send the same ``n`` requests to both; compare the shadow's answers with the champion's."""
-    import time
-
-    from operators.metrics import ShadowObservation, kendall_tau, psi
-
-    sim = run.require_sim()
-    rng = np.random.default_rng(run.options.seed + 1)
-    users, tips = sim.users["user_id"].tolist(), sim.tips["tip_id"].tolist()
-    champ_scores: list[float] = []
-    shadow_scores: list[float] = []
-    taus: list[float] = []
-    latencies: list[float] = []
-    errors = 0
-    with httpx.Client() as client, progress_bar(run) as bar:
-        task = bar.add_task("shadow: mirrored requests", total=n)
-        for i in range(n):
-            body = scorer_request(rng, users, tips, f"shadow-{i}")
-            a = score(client, champion.url, body)
-            started = time.perf_counter()
-            try:
-                b = score(client, shadow.url, body)
-            except Exception:  # noqa: BLE001 - any failed shadow answer counts as an error
-                errors += 1
-                continue
-            latencies.append((time.perf_counter() - started) * 1000)
-            sa = {s["tip_id"]: s["score"] for s in a["scores"]}
-            sb = {s["tip_id"]: s["score"] for s in b["scores"]}
-            keys = list(sa)
-            champ_scores += [sa[k] for k in keys]
-            shadow_scores += [sb[k] for k in keys]
-            taus.append(kendall_tau([sa[k] for k in keys], [sb[k] for k in keys]))
-            bar.advance(task)
-    return ShadowObservation(samples=n - errors, error_rate=errors / n, p99_latency_ms=_p99(latencies),
-                             psi=psi(_cumulative(champ_scores), _cumulative(shadow_scores)),
-                             rank_agreement=float(np.mean(taus)) if taus else None)
-
-
-def observe_canary(run: DemoRun, champion: Scorer, challenger: Scorer, percent: int, min_samples: int,
-                   step: int) -> CanaryObservation:
-    """Route ``percent`` of simulated requests to the challenger until it has ``min_samples``; react by oracle."""
-    import time
-
-    from operators.metrics import CanaryObservation
-
-    sim = run.require_sim()
-    rng = np.random.default_rng(run.options.seed + 10 + step)
-    users, tips = sim.users["user_id"].tolist(), sim.tips["tip_id"].tolist()
-    shown: dict[str, list[float]] = {"champion": [], "challenger": []}
-    latencies: list[float] = []
-    n = 0
-    with httpx.Client() as client, progress_bar(run) as bar:
-        task = bar.add_task(f"canary {percent}%: challenger requests", total=min_samples)
-        while len(shown["challenger"]) < min_samples:
-            body = scorer_request(rng, users, tips, f"canary-{step}-{n}")
-            arm = "challenger" if rng.random() < percent / 100 else "champion"
-            started = time.perf_counter()
-            pred = score(client, (challenger if arm == "challenger" else champion).url, body)
-            if arm == "challenger":
-                latencies.append((time.perf_counter() - started) * 1000)
-                bar.advance(task)
-            user, tip = body["instances"][0]["user_id"], pred["scores"][0]["tip_id"]
-            hour = float(rng.uniform(0, 24))
-            p = float(sim.oracle_probability([user], [tip], [hour])[0])
-            shown[arm].append(float(rng.random() < p))
-            n += 1
-    rate = {k: (float(np.mean(v)) if v else None) for k, v in shown.items()}
-    return CanaryObservation(samples=len(shown["challenger"]), error_rate=0.0, p99_latency_ms=_p99(latencies),
-                             reward_samples=len(shown["challenger"]),
-                             challenger_reward_rate=rate["challenger"], champion_reward_rate=rate["champion"])
+SAMPLES: Final = 200
+ANALYSIS_LIMIT_S: Final = 90
+"""A phase without a verdict after this long ends the rollout Failed (the machine's own timeout); a phase
+needs ~20 s of traffic at most here."""
+HEADROOM: Final = 1.15
+"""Requests played per phase beyond its expected need, so most phases are judged after one batch."""
+MAX_PASSES: Final = 200
+RATE: Final = 200.0
+CONCURRENCY: Final = 2
+"""The app's pace: on two cores, faster play would measure the machine's contention in the p99 gate."""
 
 
 def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> ModelRolloutSpec:
@@ -114,7 +50,8 @@ def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> Mode
 
     return ModelRolloutSpec(
         model_name=MODEL, candidate=ModelRef(version=candidate, storage_uri=storage_uri),
-        baseline=ModelRef(version=baseline), shadow=ShadowSpec(min_samples=SAMPLES),
+        baseline=ModelRef(version=baseline),
+        shadow=ShadowSpec(min_samples=SAMPLES, max_duration_seconds=ANALYSIS_LIMIT_S),
         canary=CanarySpec(steps=[CanaryStep(weight=10, pause_seconds=0), CanaryStep(weight=50, pause_seconds=0)],
                           min_samples=SAMPLES),
     )
@@ -122,13 +59,12 @@ def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> Mode
 
 def stage_rollout(run: DemoRun) -> None:
     """Shadow → canary → promote (or roll back) the challenger; the first model is promoted directly."""
-    from contracts.crds import ModelRolloutStatus, RolloutPhase
     from operators.model_registry import ChampionRegistry
-    from operators.rollout_machine import MoveChampion, SetCanary, StartShadow, StopShadow, advance
 
     say = run.console.print
-    say("  [bold]This is the local run of the operator's ModelRollout state machine[/bold] "
-        "(operators.rollout_machine, actions applied to local scorer processes, no Kubernetes).")
+    say("  [bold]This is the local run of the operator's ModelRollout state machine[/bold] through the operator's "
+        "own pass (operators.effects.reconcile): actions applied to local scorer processes instead of "
+        "InferenceServices, gates read by operators.metrics_sources.LocalProvider (scorer /metrics + reward log).")
     registry = ChampionRegistry(run.settings.state.mlflow_uri)
     candidate = run.challenger
     if candidate is None:
@@ -148,39 +84,150 @@ def stage_rollout(run: DemoRun) -> None:
         say(f"  the training gate did not propose version {candidate}; @champion stays on version {champion}")
         return
     spec = rollout_spec(candidate, champion, run.challenger_uri)
-    status = ModelRolloutStatus()
-    champ = start_scorer(run, "demo-rollout-champion", f"models:/{MODEL}/{champion}", metrics_role="champion")
-    chall: Scorer | None = None
-    observation: ShadowObservation | CanaryObservation | None = None
+    status = asyncio.run(_drive(run, spec, champion, registry))
+    say(f"  rollout ended [bold]{status.phase.value}[/bold]; @champion is now version {registry.champion(MODEL)}")
+
+
+@dataclass
+class _Traffic:
+    """Requests played in each phase (key: phase and step) and idle passes spent waiting for the consumers."""
+
+    played: dict[tuple[str, int], int] = field(default_factory=dict)
+    idle: int = 0
+    said: str = ""
+    """The last gate line printed: a pass that saw the same is not printed again."""
+
+
+async def _drive(run: DemoRun, spec: ModelRolloutSpec, champion: str, registry: ChampionRegistry
+                 ) -> ModelRolloutStatus:  # fmt: skip
+    from contracts.crds import ModelRolloutStatus
+    from operators.effects import reconcile
+    from operators.metrics_sources import LocalProvider
+    from tipsml.demo.rollout_local import LOCAL_NAMESPACE, LocalRolloutEffects
+    from tipsml.simulate.play import AppPlayer
+
+    launch = scorer_launcher(run)
+    run.console.print(f"  starting the champion, version {champion}, as a scorer process (metrics role champion)")
+    champ = await asyncio.to_thread(launch, "demo-rollout-champion", version=champion,
+                                    model_uri=f"models:/{MODEL}/{champion}", role="serving", metrics_role="champion")
+    effects = LocalRolloutEffects(champ, launch, registry, model_name=MODEL,
+                                  rollout=f"{MODEL}-v{spec.candidate.version}", seed=run.options.seed + 3)
+    player = AppPlayer(run.require_sim(), champ.url, run.settings.effective_nats_url, seed=run.options.seed + 1,
+                       route=effects.route, answered=effects.mirror)
+    status, traffic = ModelRolloutStatus(), _Traffic()
     try:
-        for _ in range(10):
-            decision = advance(spec, status, now=now(), generation=1, baseline_version=champion,
-                               observation=observation)
-            for action in decision.actions:
-                if isinstance(action, StartShadow) and chall is None:
-                    chall = start_scorer(run, "demo-rollout-challenger", f"models:/{MODEL}/{candidate}",
-                                         role="shadow")
-                elif isinstance(action, MoveChampion):
-                    registry.move_champion(MODEL, action.version, rollout=f"{MODEL}-v{candidate}",
-                                           reason=action.reason)
-                elif not isinstance(action, StopShadow):
-                    pct = f" {action.percent}%" if isinstance(action, SetCanary) else ""
-                    say(f"    action: {type(action).__name__}{pct}")
-            status = decision.status
-            last = status.last_analysis
-            detail = f" — {', '.join(f'{k} {v:.3f}' for k, v in last.metrics.items())}" if last else ""
-            say(f"  → [bold]{status.phase.value}[/bold] {status.traffic_percent}%: {status.message}{detail}")
+        for _ in range(MAX_PASSES):
+            provider = LocalProvider(effects.metrics_urls(), run.settings.state.state_db.resolve())
+            try:
+                done = await reconcile(spec, status, effects, provider, namespace=LOCAL_NAMESPACE, now=now(),
+                                       generation=1, baseline_version=champion)
+            finally:
+                await provider.aclose()
+            _tell(run, status, done, effects, traffic)
+            status = done.decision.status
             if status.phase.is_terminal:
                 break
-            assert chall is not None
-            if status.phase is RolloutPhase.SHADOW:
-                observation = observe_shadow(run, champ, chall, SAMPLES)
-            else:
-                weight = spec.canary.steps[status.current_step].weight
-                observation = observe_canary(run, champ, chall, weight, SAMPLES, status.current_step)
+            await _play(run, spec, status, traffic, player, effects)
+        else:
+            raise DemoStageError(f"the rollout did not finish in {MAX_PASSES} passes: {status.message}")
     finally:
+        await effects.aclose()
+    return status
 
-        for s in (champ, chall):
-            if s is not None:
-                stop_process(run, s.record)
-    say(f"  @champion is now version {registry.champion(MODEL)}")
+
+def _wanted(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> int:
+    """Requests the current phase needs for its sample minimum, with headroom."""
+    from contracts.crds import RolloutPhase
+
+    if status.phase is RolloutPhase.SHADOW:
+        return math.ceil(spec.shadow.min_samples * HEADROOM)
+    weight = spec.canary.steps[status.current_step].weight
+    return math.ceil(spec.canary.min_samples * 100 / weight * HEADROOM)
+
+
+async def _play(run: DemoRun, spec: ModelRolloutSpec, status: ModelRolloutStatus, traffic: _Traffic,
+                player: AppPlayer, effects: LocalRolloutEffects) -> None:  # fmt: skip
+    """Play what the phase still needs; once played, give the consumers a moment, then top up."""
+    from contracts.crds import RolloutPhase
+    from tipsml.simulate.errors import PublishError
+
+    key = (status.phase.value, status.current_step)
+    wanted, played = _wanted(spec, status), traffic.played.get(key, 0)
+    if played >= wanted:
+        traffic.idle += 1
+        if traffic.idle < 3:
+            await asyncio.sleep(1.0)
+            return
+        wanted = played + max(wanted // 10, 1)
+    traffic.idle = 0
+    n = wanted - played
+    if status.phase is RolloutPhase.SHADOW:
+        what = "shadow: app requests to the champion, each mirrored to the shadow"
+    else:
+        what = f"canary {effects.percent}%: app requests, split client-side"
+    before = (len(player.report.served), effects.mirrored)
+    with progress_bar(run) as bar:
+        task = bar.add_task(what, total=n)
+        try:
+            await player.run(requests=n, rate=RATE, concurrency=CONCURRENCY,
+                             progress=lambda k: bar.advance(task, k))
+        except PublishError as e:
+            raise DemoStageError(f"the app player could not publish: {e}") from e
+    traffic.played[key] = played + n
+    served = player.report.served[before[0]:]
+    candidate = sum(s.model_version == spec.candidate.version for s in served)
+    line = (f"    played {len(served)} requests: {len(served) - candidate} answered by the champion, "
+            f"{candidate} by the candidate")
+    if status.phase is RolloutPhase.SHADOW:
+        line += f"; {effects.mirrored - before[1]} mirrored to the shadow as logger CloudEvents"
+    if player.report.errors:
+        line += f"; {player.report.errors} failed so far (last: {player.report.last_error})"
+    run.console.print(line)
+
+
+def _tell(run: DemoRun, before: ModelRolloutStatus, done: Pass, effects: LocalRolloutEffects,
+          traffic: _Traffic) -> None:  # fmt: skip
+    """Print what the gates saw and judged (when it changed), the actions applied, and the phase when it changed."""
+    say = run.console.print
+    after = done.decision.status
+    result = after.last_analysis
+    if done.observation is not None and result is not None:
+        figures = ", ".join(f"{k} {v:.3f}" for k, v in result.metrics.items())
+        gate = next((c for c in after.conditions if c.type == "AnalysisPassed"), None)
+        verdict = gate.reason.lower() if gate is not None else "?"
+        why = f" ({'; '.join(result.reasons)})" if result.reasons else ""
+        line = f"    gates: {result.samples} samples; {figures} → [bold]{verdict}[/bold]{why}"
+        if line != traffic.said:
+            say(line)
+            traffic.said = line
+    for action in done.decision.actions:
+        say(f"    action: {_describe(action, effects)}")
+    if (after.phase, after.current_step) != (before.phase, before.current_step):
+        say(f"  → [bold]{after.phase.value}[/bold] {after.traffic_percent}%: {after.message}")
+
+
+def _describe(action: Action, effects: LocalRolloutEffects) -> str:
+    from operators.rollout_machine import (
+        MoveChampion,
+        PromoteModel,
+        RestoreBaseline,
+        SetCanary,
+        StartShadow,
+        StopShadow,
+    )
+
+    name = type(action).__name__
+    if isinstance(action, StartShadow) and effects.shadow is not None:
+        return (f"{name}: version {action.candidate_version} as a shadow scorer ({effects.shadow.url}, "
+                "TIPSML_ROLE=shadow); the champion's answers are mirrored to it as request/response CloudEvents")
+    if isinstance(action, StopShadow):
+        return f"{name}: the shadow scorer is stopped, nothing is mirrored any more"
+    if isinstance(action, SetCanary) and effects.canary is not None:
+        return f"{name}: version {action.candidate_version} serves {action.percent}% ({effects.canary.url})"
+    if isinstance(action, PromoteModel):
+        return f"{name}: version {action.candidate_version} serves every request"
+    if isinstance(action, RestoreBaseline):
+        return f"{name}: the champion serves every request again"
+    if isinstance(action, MoveChampion):
+        return f"{name}: @champion → version {action.version} ({action.reason})"
+    return name

@@ -16,7 +16,7 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -36,6 +36,9 @@ from tipsml.simulate.truth import Simulation
 
 CANDIDATES: Final = 20
 SCORER_PATH: Final = f"/v1/models/{SCORER_MODEL}:predict"
+
+Answered = Callable[[str, dict[str, Any], dict[str, Any]], Awaitable[None]]
+"""Called after each answered request with (scorer URL, request body, response body)."""
 
 
 def scorer_request(rng: np.random.Generator, users: list[str], tips: list[str], request_id: str) -> dict[str, Any]:
@@ -80,10 +83,17 @@ class PlayReport:
 
 
 class AppPlayer:
-    """Plays the app against ``scorer_url`` and publishes what it showed and how users reacted to ``nats_url``."""
+    """Plays the app against ``scorer_url`` and publishes what it showed and how users reacted to ``nats_url``.
 
-    def __init__(self, sim: Simulation, scorer_url: str, nats_url: str, *, seed: int = 0) -> None:
+    ``route`` (optional) picks the scorer URL of each request instead, e.g. a client-side canary split where
+    no Service splits traffic; ``answered`` (optional) sees every answered request and its response, e.g. to
+    mirror them to a shadow as a logger would. Neither changes what is published.
+    """
+
+    def __init__(self, sim: Simulation, scorer_url: str, nats_url: str, *, seed: int = 0,
+                 route: Callable[[], str] | None = None, answered: Answered | None = None) -> None:  # fmt: skip
         self.sim, self.scorer_url, self.nats_url = sim, scorer_url.rstrip("/"), nats_url
+        self.route, self.answered = route, answered
         self.rng = np.random.default_rng(seed)
         self.users = sim.users["user_id"].tolist()
         self.tips = sim.tips["tip_id"].tolist()
@@ -136,9 +146,10 @@ class AppPlayer:
             request_id = uuid.uuid4().hex
             body = scorer_request(self.rng, self.users, self.tips, request_id)
             user = body["instances"][0]["user_id"]
+            url = self.route().rstrip("/") if self.route is not None else self.scorer_url
             t0 = time.perf_counter()
             try:
-                resp = await client.post(self.scorer_url + SCORER_PATH, json=body)
+                resp = await client.post(url + SCORER_PATH, json=body)
             except httpx.HTTPError as e:
                 self._failed(f"{type(e).__name__}: {e}")
                 return
@@ -146,7 +157,10 @@ class AppPlayer:
             if resp.status_code != 200:
                 self._failed(f"HTTP {resp.status_code}: {resp.text[:200]}")
                 return
-            prediction = resp.json()["predictions"][0]
+            answer = resp.json()
+            if self.answered is not None:
+                await self.answered(url, body, answer)
+            prediction = answer["predictions"][0]
             tip, version = prediction["scores"][0]["tip_id"], str(prediction["model_version"])
             hour = float(self.rng.uniform(0.0, 24.0))
             p = float(self.sim.oracle_probability([user], [tip], [hour])[0])
