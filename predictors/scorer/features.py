@@ -1,12 +1,14 @@
 """Online features for scoring, read from Feast's online store as the ``tip_scoring`` service defines them.
 
-The model inputs are the service's ``scoring_inputs`` on-demand view, computed by
-:func:`feature_repo.features.scoring_inputs_batch` from the service's plain feature views (user activity,
-tip stats, user x category affinity, keyed by the tip's category) and the request's ``profile_features``.
+The model inputs are the service's ``scoring_inputs`` on-demand view, computed column-wise by
+:func:`feature_repo.features.scoring.scoring_inputs_columns` (through ``scoring_inputs_batch`` inside Feast)
+from the service's plain feature views (user activity, tip stats, user x category affinity, keyed by the
+tip's category) and the request's ``profile_features``.
 
 * ``transform="in_process"`` (default): read each of the service's feature views once, for its unique
   keys only (1 user, the candidate tips, the user x their categories), through the online store's
-  ``online_read`` (Feast's provider interface), then call that very function here. Tip stats come first
+  ``online_read`` (Feast's provider interface), lay the values out as one column per input (a user's own
+  row repeated, not looked up per candidate), then call that very function here. Tip stats come first
   because they carry the category that keys the affinity read. Feast's ``get_online_features`` does the
   same reads but builds a per-row protobuf response, and its on-demand path converts every value to
   protobuf and back: for 20 candidates that costs a multiple (bench/scorer_load.py prints it).
