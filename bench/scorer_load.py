@@ -20,6 +20,12 @@ Feast online features (SQLite) for every request and scores with a LightGBM mode
     .venv/bin/python -m bench.scorer_load                 # 100/200/400 req/s for 60 s each
     .venv/bin/python -m bench.scorer_load --seconds 20    # shorter, for quick iterations
     .venv/bin/python -m bench.scorer_load --rates 200 --saturation-s 0   # one rate, no saturation phase
+    .venv/bin/python -m bench.scorer_load --rates 200 400 --repeat 3     # three consecutive runs, one world
+    .venv/bin/python -m bench.scorer_load --profile 20    # then py-spy's top frames of the KServe server
+
+Both targets run ``--server-workers`` processes (default: one per core) behind one port; server CPU is the
+whole process tree's. After each KServe phase the server's own garbage-collector pauses are printed (from its
+``/metrics``).
 """
 
 from __future__ import annotations
@@ -367,6 +373,28 @@ def micro(world: Any, repeats: int) -> None:
         print(f"  transform={transform:<10} features+score {med:6.2f} ms   ({med / base:.1f}x)")
 
 
+def summary(args: Any, results: list[Result], sat: dict[str, Result], run: int) -> None:
+    """One run's table, saturation ratio and p99 ratios."""
+    print(
+        f"\n=== summary of run {run} (open loop {args.seconds:.0f} s per rate; saturation: {args.workers} "
+        f"closed-loop clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
+    )
+    table(results)
+    if sat:
+        print(
+            f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare "
+            f"{sat['bare'].throughput:.0f} req/s, ratio kserve/bare = "
+            f"{sat['kserve'].throughput / sat['bare'].throughput:.2f}"
+        )
+    for rate in args.rates:
+        k = next(r for r in results if r.target == "kserve" and r.rate == rate)
+        b = next(r for r in results if r.target == "bare" and r.rate == rate)
+        print(
+            f"at {rate:.0f} req/s: p99 kserve {k.pct(0.99):.2f} ms vs bare {b.pct(0.99):.2f} ms "
+            f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
+        )
+
+
 def table(results: list[Result]) -> None:
     print(
         f"\n{'target':<8} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
@@ -409,6 +437,9 @@ def main() -> None:
         "(not counted in the table) and print its top frames",
     )
     parser.add_argument("--profile-rate", type=float, default=200.0)
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="consecutive runs of saturation + every rate, each summarised"
+    )
     args = parser.parse_args()
     apply_offline_switches()
     import uvloop
@@ -477,34 +508,21 @@ def main() -> None:
             asyncio.run(drain(url))
             return r
 
-        results: list[Result] = []
         for name, (url, _) in targets.items():
             asyncio.run(open_loop(url, bodies, 50, 3, name))  # warm-up: caches, connections
-        sat = {}
-        for name in targets if args.saturation_s > 0 else ():  # first: a 400/s run may leave a backlog
-            sat[name] = phase(name, lambda u, n=name: closed_loop(u, bodies, args.workers, args.saturation_s, n))
-        for rate in args.rates:
-            for name in targets:
-                results.append(phase(name, lambda u, n=name, q=rate: open_loop(u, bodies, q, args.seconds, n)))
-        results.extend(sat.values())
-        print(
-            f"\n=== summary (open loop {args.seconds:.0f} s per rate; saturation: {args.workers} closed-loop "
-            f"clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
-        )
-        table(results)
-        if sat:
-            print(
-                f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare "
-                f"{sat['bare'].throughput:.0f} req/s, ratio kserve/bare = "
-                f"{sat['kserve'].throughput / sat['bare'].throughput:.2f}"
-            )
-        for rate in args.rates:
-            k = next(r for r in results if r.target == "kserve" and r.rate == rate)
-            b = next(r for r in results if r.target == "bare" and r.rate == rate)
-            print(
-                f"at {rate:.0f} req/s: p99 kserve {k.pct(0.99):.2f} ms vs bare {b.pct(0.99):.2f} ms "
-                f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
-            )
+        for run in range(1, args.repeat + 1):
+            print(f"\n##### run {run} of {args.repeat}: load average {os.getloadavg()[0]:.2f} (2 cores)")
+            results: list[Result] = []
+            sat = {}
+            for name in targets if args.saturation_s > 0 else ():  # first: a 400/s run may leave a backlog
+                sat[name] = phase(
+                    name, lambda u, n=name: closed_loop(u, bodies, args.workers, args.saturation_s, n)
+                )
+            for rate in args.rates:
+                for name in targets:
+                    results.append(phase(name, lambda u, n=name, q=rate: open_loop(u, bodies, q, args.seconds, n)))
+            results.extend(sat.values())
+            summary(args, results, sat, run)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.profile > 0:
             url, pid = targets["kserve"]
