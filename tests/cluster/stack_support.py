@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
+from contracts.streams import STREAM_SUBJECTS
 from tipsml.cluster.node import NodeCluster
 
 REPO = Path(__file__).resolve().parents[2]
 VALUES = Path(__file__).resolve().parent / "values"
+DURABLE_PREFIX = "tipsml-ingest"
+"""The consumers' durable names' prefix (the chart's ``consumers.durablePrefix``)."""
 
 
 def helm(cluster: NodeCluster, *args: str, timeout: float = 600) -> str:
@@ -173,3 +176,41 @@ def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list
     ready = wait_all_ready(cluster, namespace, 420, expect=pods_expected)
     timings["tipsml chart Ready"] = ready + time.monotonic() - t0
     return Stack(cluster, namespace, mlflow, nats, version, timings)
+
+
+def nats_counts(url: str) -> dict[str, int]:
+    """Messages per stream, and what each durable consumer still has to do."""
+    import asyncio
+
+    import nats
+
+    async def read() -> dict[str, int]:
+        nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
+        try:
+            js = nc.jetstream()
+            out: dict[str, int] = {}
+            for stream in STREAM_SUBJECTS:
+                out[stream] = int((await js.stream_info(stream)).state.messages)
+                if stream != "DEADLETTER":
+                    info = await js.consumer_info(stream, f"{DURABLE_PREFIX}-{stream.lower()}")
+                    out[f"{stream} pending"] = int(info.num_pending) + int(info.num_ack_pending)
+            return out
+        finally:
+            await nc.drain()
+
+    return asyncio.run(read())
+
+
+def wait_consumed(url: str, timeout: float = 240) -> dict[str, int]:
+    """Wait until the consumers have nothing pending on either stream; the counts."""
+    deadline = time.monotonic() + timeout
+    counts: dict[str, int] = {}
+    while time.monotonic() < deadline:
+        try:
+            counts = nats_counts(url)
+        except Exception:  # noqa: BLE001 - the consumers may be restarting; NATS itself stays up
+            counts = {}
+        if counts and not any(v for k, v in counts.items() if k.endswith("pending")):
+            return counts
+        time.sleep(2)
+    raise AssertionError(f"consumers did not catch up in {timeout:.0f}s: {counts}")

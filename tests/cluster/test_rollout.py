@@ -33,10 +33,12 @@ from tests.cluster.stack_support import (
     pods,
     simulate_world,
     train_and_register,
+    wait_consumed,
 )
 from tipsml.cluster.node import NodeCluster
 from tipsml.simulate import simulate
 from tipsml.simulate.play import AppPlayer, PlayReport
+from tipsml.simulate.publish import publish_events
 
 NS = "tipsml-rollout"
 OPERATOR = "app.kubernetes.io/component=operator"
@@ -83,6 +85,13 @@ def stack(node_cluster: NodeCluster, tmp_path_factory: pytest.TempPathFactory) -
     """The stack with the rollout values; its namespace deleted afterwards."""
     work = tmp_path_factory.mktemp("rollout-train")
     installed = install_stack(node_cluster, NS, work, [VALUES / "tipsml.yaml", VALUES / "rollout.yaml"], 13)
+    # The app's history: the world's events through the consumers into Redis, so the scorer sees real
+    # user and tip features (without them every candidate scores the same and no ranking can agree).
+    started = time.monotonic()
+    world = simulate(users=WORLD.users, days=WORLD.days, seed=WORLD.seed)
+    asyncio.run(publish_events(world.events, installed.nats))
+    wait_consumed(installed.nats)
+    installed.timings["world's events consumed"] = time.monotonic() - started
     for phase, seconds in installed.timings.items():
         print(f"rollout stack: {phase} {seconds:.1f}s")
     yield installed

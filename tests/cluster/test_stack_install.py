@@ -24,7 +24,6 @@ import pytest
 
 from contracts import serving_metrics as sm
 from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
-from contracts.streams import STREAM_SUBJECTS
 from feature_repo.names import USER_ACTIVITY_DTYPES, USER_ACTIVITY_VIEW
 from tests.cluster.stack_support import (
     REPO,
@@ -36,9 +35,11 @@ from tests.cluster.stack_support import (
     helm,
     install_stack,
     is_ready,
+    nats_counts,
     pods,
     port_forward,
     wait_all_ready,
+    wait_consumed,
 )
 from tipsml.cluster.node import NodeCluster
 from tipsml.simulate import simulate
@@ -47,7 +48,6 @@ from tipsml.simulate.wire import EventLog
 
 NS = "tipsml-stack"
 CONSUMERS = "app.kubernetes.io/component=consumers"
-DURABLE_PREFIX = "tipsml-ingest"
 
 
 @dataclasses.dataclass
@@ -101,46 +101,11 @@ def test_the_scorer_loads_the_champion_through_mlflow(stack: InstalledStack) -> 
     assert uri == f"models:/{SCORER_MODEL}@{CHAMPION_ALIAS}"
 
 
-def _nats_counts(url: str) -> dict[str, int]:
-    """Messages per stream, and what each durable consumer still has to do."""
-    import nats
-
-    async def read() -> dict[str, int]:
-        nc = await nats.connect(url, connect_timeout=5, allow_reconnect=False)
-        try:
-            js = nc.jetstream()
-            out: dict[str, int] = {}
-            for stream in STREAM_SUBJECTS:
-                out[stream] = int((await js.stream_info(stream)).state.messages)
-                if stream != "DEADLETTER":
-                    info = await js.consumer_info(stream, f"{DURABLE_PREFIX}-{stream.lower()}")
-                    out[f"{stream} pending"] = int(info.num_pending) + int(info.num_ack_pending)
-            return out
-        finally:
-            await nc.drain()
-
-    return asyncio.run(read())
-
-
-def _wait_consumed(url: str, timeout: float = 240) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
-    counts: dict[str, int] = {}
-    while time.monotonic() < deadline:
-        try:
-            counts = _nats_counts(url)
-        except Exception:  # noqa: BLE001 - the consumers may be restarting; NATS itself stays up
-            counts = {}
-        if counts and not any(v for k, v in counts.items() if k.endswith("pending")):
-            return counts
-        time.sleep(2)
-    raise AssertionError(f"consumers did not catch up in {timeout:.0f}s: {counts}")
-
-
 def test_simulated_events_reach_redis_through_the_consumers(stack: InstalledStack) -> None:
     sim = simulate(users=60, days=3, seed=11)
     report = asyncio.run(publish_events(sim.events, stack.nats))
     assert report.total == len(sim.events)
-    _wait_consumed(stack.nats)
+    wait_consumed(stack.nats)
     features = [f"{USER_ACTIVITY_VIEW}:{name}" for name in USER_ACTIVITY_DTYPES]
     code = (
         "import json; from pathlib import Path; from feature_repo.config import open_store_from_yaml\n"
@@ -297,14 +262,14 @@ async def _publish_poison(url: str, n: int) -> None:
 def test_a_consumer_pod_killed_mid_stream_loses_nothing(stack: InstalledStack) -> None:
     sim = simulate(users=150, days=4, seed=21)
     events, half, poison = sim.events, len(sim.events) // 2, 25
-    before = _nats_counts(stack.nats)
+    before = nats_counts(stack.nats)
     asyncio.run(publish_events(_slice(events, 0, half), stack.nats))
     asyncio.run(_publish_poison(stack.nats, poison))
     victim = pods(stack.cluster, NS, CONSUMERS)[0]["metadata"]["name"]
     # SIGKILL, no grace: whatever the pod had fetched but not acked must come back to its successor.
     stack.cluster.kubectl("delete", "pod", victim, "-n", NS, "--grace-period=0", "--force")
     asyncio.run(publish_events(_slice(events, half, len(events)), stack.nats))
-    after = _wait_consumed(stack.nats, timeout=300)
+    after = wait_consumed(stack.nats, timeout=300)
     new = pods(stack.cluster, NS, CONSUMERS)
     assert [p["metadata"]["name"] for p in new] != [victim]
     code = (
