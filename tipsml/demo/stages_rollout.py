@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from tipsml.simulate.play import AppPlayer
 
 SAMPLES: Final = 200
+CANARY_SAMPLES: Final = 300
+REWARD_MARGIN: Final = 0.06
+"""Sized for two equal models, which differ by noise only: at a positive rate near 0.3, 300 rewarded samples
+against ~2,700 for the champion (the 10 % step) give the difference a standard error of ~0.028, so 0.06 wrongly
+rolls back ~2 % of such rollouts; the operator's default 0.02 would roll back ~25 % of them at this size."""
 ANALYSIS_LIMIT_S: Final = 90
 """A phase without a verdict after this long ends the rollout Failed (the machine's own timeout); a phase
 needs ~20 s of traffic at most here."""
@@ -45,7 +50,7 @@ CONCURRENCY: Final = 2
 
 
 def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> ModelRolloutSpec:
-    """The ModelRollout the pipeline proposes, with demo-sized windows (no pauses, 200 samples)."""
+    """The ModelRollout the pipeline proposes, with demo-sized windows (no pauses, a few hundred samples)."""
     from contracts.crds import CanarySpec, CanaryStep, ModelRef, ModelRolloutSpec, ShadowSpec
 
     return ModelRolloutSpec(
@@ -53,7 +58,7 @@ def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> Mode
         baseline=ModelRef(version=baseline),
         shadow=ShadowSpec(min_samples=SAMPLES, max_duration_seconds=ANALYSIS_LIMIT_S),
         canary=CanarySpec(steps=[CanaryStep(weight=10, pause_seconds=0), CanaryStep(weight=50, pause_seconds=0)],
-                          min_samples=SAMPLES),
+                          min_samples=CANARY_SAMPLES, reward_margin=REWARD_MARGIN),
     )
 
 
