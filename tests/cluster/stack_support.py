@@ -116,9 +116,13 @@ def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600
 
 @dataclasses.dataclass(frozen=True)
 class World:
-    """The simulated world the cluster's models are trained on (``tipsml play`` takes the same options)."""
+    """The simulated world the cluster's models are trained on (``tipsml play`` takes the same options).
 
-    users: int = 120
+    About 8,000 impressions: enough for the pipeline's LightGBM (``min_data_in_leaf`` 500) to split at all; on
+    120 users it learned a constant, so every candidate scored the same and rankings could not be compared.
+    """
+
+    users: int = 1000
     days: int = 10
     seed: int = 3
 
