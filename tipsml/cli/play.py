@@ -22,16 +22,17 @@ def play(
     requests: Annotated[int, typer.Option("--requests", min=1, help="Requests to send.")] = 500,
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Requests per second (about).")] = 10.0,
     concurrency: Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Requests in flight.")] = 4,
-    users: Annotated[int, typer.Option("--users", min=1, help="The simulated world: users (as trained on).")] = 120,
-    days: Annotated[int, typer.Option("--days", min=1, help="The simulated world: days (as trained on).")] = 10,
-    seed: Annotated[int, typer.Option("--seed", min=0, help="The simulated world: seed (as trained on).")] = 3,
+    users: Annotated[int, typer.Option("--users", min=1, help="The simulated world: users (as trained on).")] = 200,
+    days: Annotated[int, typer.Option("--days", min=1, help="The simulated world: days (as trained on).")] = 7,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The simulated world: seed (as trained on).")] = 0,
 ) -> None:
     """Play the app: score 20 candidate tips for a simulated user, show the top one, react by the oracle.
 
     Each answered request publishes [cyan]tip_shown[/cyan] (with the model_version that answered) and
     [cyan]tip_reaction[/cyan] (liked with the oracle's probability, else dismissed) to JetStream; the consumers
     turn them into the per-version reward counters a ModelRollout's canary gate reads. Give the same
-    --users/--days/--seed as the simulation the model was trained on, so its users and tips exist.
+    --users/--days/--seed as the simulation the model was trained on (the defaults are `tipsml simulate`'s),
+    so its users and tips exist.
 
     Every request opens its own connection, as many app clients would: a Kubernetes Service spreads
     connections over its Pods. The table shows each version's share of requests, positive rate and p99.
