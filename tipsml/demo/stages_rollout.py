@@ -41,6 +41,10 @@ rolls back ~2 % of such rollouts; the operator's default 0.02 would roll back ~2
 ANALYSIS_LIMIT_S: Final = 90
 """A phase without a verdict after this long ends the rollout Failed (the machine's own timeout); a phase
 needs ~20 s of traffic at most here."""
+MAX_P99_MS: Final = 200.0
+"""The latency gate here: one machine runs the whole stack, the app player and up to three scorers (cold ones
+included) on a couple of cores, so a fresh shadow's p99 ranged from 30 to 80 ms between runs on two cores;
+the operator's default 50 ms is a bar for scorer Pods with their own CPU, not for a laptop."""
 HEADROOM: Final = 1.15
 """Requests played per phase beyond its expected need, so most phases are judged after one batch."""
 MAX_PASSES: Final = 200
@@ -51,7 +55,7 @@ CONCURRENCY: Final = 2
 
 def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> ModelRolloutSpec:
     """The ModelRollout the pipeline proposes, with demo-sized windows (no pauses, a few hundred samples)."""
-    from contracts.crds import CanarySpec, CanaryStep, ModelRef, ModelRolloutSpec, ShadowSpec
+    from contracts.crds import CanarySpec, CanaryStep, Gates, ModelRef, ModelRolloutSpec, ShadowSpec
 
     return ModelRolloutSpec(
         model_name=MODEL, candidate=ModelRef(version=candidate, storage_uri=storage_uri),
@@ -59,6 +63,7 @@ def rollout_spec(candidate: str, baseline: str, storage_uri: str | None) -> Mode
         shadow=ShadowSpec(min_samples=SAMPLES, max_duration_seconds=ANALYSIS_LIMIT_S),
         canary=CanarySpec(steps=[CanaryStep(weight=10, pause_seconds=0), CanaryStep(weight=50, pause_seconds=0)],
                           min_samples=CANARY_SAMPLES, reward_margin=REWARD_MARGIN),
+        gates=Gates(max_p99_latency_ms=MAX_P99_MS),
     )
 
 
@@ -107,10 +112,18 @@ async def _drive(run: DemoRun, spec: ModelRolloutSpec, champion: str, registry: 
                  ) -> ModelRolloutStatus:  # fmt: skip
     from contracts.crds import ModelRolloutStatus
     from operators.effects import reconcile
+    from operators.errors import MetricsUnavailableError
     from operators.metrics_sources import LocalProvider
     from tipsml.demo.rollout_local import LOCAL_NAMESPACE, LocalRolloutEffects
     from tipsml.simulate.play import AppPlayer
 
+    sh, ca, gates = spec.shadow, spec.canary, spec.gates
+    run.console.print(
+        f"  ModelRollout of version {spec.candidate.version} against @champion version {champion}. Gates: shadow "
+        f"≥ {sh.min_samples} mirrored requests, score PSI ≤ {sh.max_psi}, rank agreement ≥ {sh.min_rank_agreement}; "
+        f"canary steps {' → '.join(f'{s.weight}%' for s in ca.steps)}, each ≥ {ca.min_samples} rewarded samples "
+        f"and reward ≥ champion's - {ca.reward_margin}; every phase error rate ≤ {gates.max_error_rate}, "
+        f"p99 ≤ {gates.max_p99_latency_ms:.0f} ms; no verdict within {sh.max_duration_seconds}s fails the rollout.")
     launch = scorer_launcher(run)
     run.console.print(f"  starting the champion, version {champion}, as a scorer process (metrics role champion)")
     champ = await asyncio.to_thread(launch, "demo-rollout-champion", version=champion,
@@ -126,6 +139,8 @@ async def _drive(run: DemoRun, spec: ModelRolloutSpec, champion: str, registry: 
             try:
                 done = await reconcile(spec, status, effects, provider, namespace=LOCAL_NAMESPACE, now=now(),
                                        generation=1, baseline_version=champion)
+            except MetricsUnavailableError as e:
+                raise DemoStageError(f"the gates could not read the scorers' metrics: {e}") from e
             finally:
                 await provider.aclose()
             _tell(run, status, done, effects, traffic)
