@@ -124,6 +124,10 @@ def profile(pid: int, run: Any) -> dict[str, int]:
     return stacks
 
 
+WAITING = ("_worker (futures/thread.py)", "_supervise (scorer/workers.py)")
+"""Leaf frames py-spy counts as busy that wait: an idle pool thread on its queue, the parent in ``os.wait``."""
+
+
 def print_profile(stacks: dict[str, int], top: int = 25) -> None:
     """Top frames by own samples and by inclusive samples (frames under 95 %: below the server's entry)."""
 
@@ -133,15 +137,17 @@ def print_profile(stacks: dict[str, int], top: int = 25) -> None:
 
     own: dict[str, int] = {}
     inclusive: dict[str, int] = {}
-    total = sum(stacks.values()) or 1
+    total = 0
     for stack, count in stacks.items():
         frames = [short(f) for f in stack.split(";") if not f.startswith("process ")]
-        if not frames:
+        if not frames or frames[-1].startswith(WAITING):
             continue
+        total += count
         own[frames[-1]] = own.get(frames[-1], 0) + count
         for frame in set(frames):
             inclusive[frame] = inclusive.get(frame, 0) + count
-    print(f"{total} samples (busy threads only)\n  own:")
+    print(f"{total} samples (busy threads only; idle pool threads and the waiting parent left out)\n  own:")
+    total = total or 1
     for frame, count in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
         print(f"  {100 * count / total:5.1f}%  {frame}")
     print("  inclusive:")
