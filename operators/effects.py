@@ -98,11 +98,16 @@ async def reconcile(
     decision = advance(
         spec, status, now=now, generation=generation, baseline_version=baseline_version, observation=observation
     )
+    await act(decision, effects)
+    return Pass(decision, observation)
+
+
+async def act(decision: Decision, effects: RolloutEffectsPort) -> None:
+    """Apply ``decision``'s actions in order; note the split they set in its status message."""
     for action in decision.actions:
         await effects.apply(action)
     if effects.split is not None:
         decision.status.message = f"{decision.status.message}; candidate on {effects.split}"
-    return Pass(decision, observation)
 
 
 if TYPE_CHECKING:
