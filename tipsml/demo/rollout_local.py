@@ -85,6 +85,7 @@ class LocalRolloutEffects:
         model_name: str,
         rollout: str,
         seed: int = 0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.champion = champion
         self.shadow: LocalScorer | None = None
@@ -99,7 +100,9 @@ class LocalRolloutEffects:
         self._rng = np.random.default_rng(seed)
         # A connection per event, as the split's requests: a client shared by concurrent tasks can stall
         # requests inside its own pool (encode/httpcore#822).
-        self._client = httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0), timeout=10.0)
+        self._client = httpx.AsyncClient(
+            limits=httpx.Limits(max_keepalive_connections=0), timeout=10.0, transport=transport
+        )
 
     async def apply(self, action: Action) -> None:
         """Apply one action."""
