@@ -61,7 +61,13 @@ def wait_all_ready(cluster: NodeCluster, namespace: str, timeout: float, expect:
             return time.monotonic() - started
         time.sleep(1)
     events = cluster.kubectl("get", "events", "-n", namespace, "--sort-by=.lastTimestamp", check=False).stdout
-    raise AssertionError(f"not Ready after {timeout:.0f}s: {', '.join(last)}\n{events[-3000:]}")
+    logs = [
+        f"--- {name} ---\n" + cluster.kubectl("logs", "-n", namespace, name.split(" ")[0], "--all-containers",
+                                               "--tail=15", check=False).stdout[-1500:]
+        for name in [*last, *(f"{p['metadata']['name']} (operator)" for p in pods(cluster, namespace,
+                                                                                 "app.kubernetes.io/component=operator"))]
+    ]  # fmt: skip
+    raise AssertionError(f"not Ready after {timeout:.0f}s: {', '.join(last)}\n{events[-3000:]}\n" + "\n".join(logs))
 
 
 def cluster_ip(cluster: NodeCluster, namespace: str, service: str) -> str:
