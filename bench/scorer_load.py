@@ -46,6 +46,7 @@ from bench.scorer_probe import (
     cpu_seconds,
     gc_pauses,
     machine_busy_seconds,
+    own_cpu_seconds,
     print_gc,
     print_profile,
     profile,
@@ -369,10 +370,10 @@ def main() -> None:
         def phase(name: str, run: Any) -> Result:
             url, pid = targets[name]
             pauses = gc_pauses(url)
-            cpu, own, busy, t0 = cpu_seconds(pid), cpu_seconds(os.getpid()), machine_busy_seconds(), time.time()
+            cpu, own, busy, t0 = cpu_seconds(pid), own_cpu_seconds(os.getpid()), machine_busy_seconds(), time.time()
             r: Result = client.run(run(url))
             r.server_cpu_s = cpu_seconds(pid) - cpu
-            r.client_cpu_s = cpu_seconds(os.getpid()) - own
+            r.client_cpu_s = own_cpu_seconds(os.getpid()) - own
             others = machine_busy_seconds() - busy - r.server_cpu_s - r.client_cpu_s
             r.other_cores = max(0.0, others) / (time.time() - t0)
             table([r])
