@@ -376,9 +376,7 @@ def _hold_for_pause(
             decision.events.append(Event("Normal", "Paused", st.message))
         return True
     if was_paused:
-        st.conditions = set_condition(
-            st.conditions, "Paused", "False", "Resumed", "", now=now, generation=generation
-        )
+        st.conditions = set_condition(st.conditions, "Paused", "False", "Resumed", "", now=now, generation=generation)
         st.step_started_at = now if st.phase is not RolloutPhase.PENDING else st.step_started_at
         st.message = f"resumed in {st.phase.value}"
         decision.events.append(Event("Normal", "Resumed", st.message))
