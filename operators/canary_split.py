@@ -39,6 +39,8 @@ RELATIVE_TOLERANCE: Final = 0.5
 MAX_STABLE_REPLICAS: Final = 100
 LOGGER_ANNOTATION_PREFIX: Final = "logger.kserve.io/"
 AGENT_CONTAINER: Final = "agent"
+KSERVE_ISVC_LABEL: Final = "serving.kserve.io/inferenceservice"
+CANARY_OF_LABEL: Final = "tipsml.io/canary-of"
 
 
 def predictor_deployment(isvc_name: str) -> str:
@@ -111,11 +113,10 @@ def canary_of(
     set_env(main, ENV_MODEL_URI, uri)
     selector = {**stable["spec"]["selector"].get("matchLabels", {}), TRACK_LABEL: "canary"}
     digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()[:16]
-    labels = {
-        **{k: v for k, v in (stable["metadata"].get("labels") or {}).items() if not k.startswith("app.kubernetes")},
-        TRACK_LABEL: "canary",
-        "app.kubernetes.io/part-of": "tipsml",
-    }
+    # Not KServe's labels on the Deployment itself: its reconciler deletes every Deployment labelled as the
+    # InferenceService's predictor that it did not make ("orphaned predictor deployment"). The Pods keep them.
+    isvc = (stable["metadata"].get("labels") or {}).get(KSERVE_ISVC_LABEL, "")
+    labels = {TRACK_LABEL: "canary", CANARY_OF_LABEL: isvc, "app.kubernetes.io/part-of": "tipsml"}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

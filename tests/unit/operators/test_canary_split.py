@@ -80,7 +80,10 @@ def test_the_canary_is_the_stable_template_serving_the_candidate_behind_the_same
     assert env["TIPSML_MODEL_VERSION"] == {"name": "TIPSML_MODEL_VERSION", "value": "7"}
     assert body["metadata"]["name"] == "tip-scorer-predictor-canary"
     assert body["metadata"]["ownerReferences"] == [owner] and body["spec"]["replicas"] == 1
-    assert "app.kubernetes.io/managed-by" not in body["metadata"]["labels"]
+    # KServe deletes Deployments labelled as its predictor that it did not make: the canary carries none.
+    assert body["metadata"]["labels"] == {TRACK_LABEL: "canary", "tipsml.io/canary-of": "tip-scorer",
+                                          "app.kubernetes.io/part-of": "tipsml"}  # fmt: skip
+    assert template["metadata"]["labels"]["serving.kserve.io/inferenceservice"] == "tip-scorer"
     assert stable == _stable()  # the stable Deployment as read is left as it was
     again = canary_of(stable, version="7", uri="models:/tip-scorer/7", replicas=3, owner=owner)
     other = canary_of(stable, version="8", uri="models:/tip-scorer/8", replicas=3, owner=owner)
