@@ -1,4 +1,6 @@
-"""One reconcile pass of a ModelRollout: read it fresh, measure if due, decide, act, record.
+"""One reconcile pass of a ModelRollout on KServe: read it fresh, reconcile, record the status.
+
+The middle is :func:`operators.effects.reconcile`, the same measure-decide-act core the local demo runs.
 
 Reading the object from the API server on every pass (not a cached body) is what makes restarts and
 replica hand-overs safe: the status is the only memory. The status write carries the ``resourceVersion``
@@ -15,13 +17,14 @@ from typing import Any
 
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
 from operators.canary_split import REPLICA_SPLIT
+from operators.effects import act, reconcile
 from operators.errors import CanaryUnsupportedError, ModelVersionMissingError
 from operators.kube import Kube
-from operators.metrics import CanaryObservation, MetricsProvider, MetricsQuery, ShadowObservation
+from operators.metrics import MetricsProvider
 from operators.metrics_sources import LocalProvider, PrometheusProvider
 from operators.model_registry import ChampionRegistry
 from operators.rollout_effects import RolloutEffects, traffic_mechanism
-from operators.rollout_machine import Decision, advance, fail, needs_analysis
+from operators.rollout_machine import Decision, fail
 from operators.settings import MetricsSource, OperatorSettings
 
 
@@ -119,29 +122,13 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
         owner=owner,
     )
     if decision is None:
-        observation: ShadowObservation | CanaryObservation | None = None
-        kind = needs_analysis(spec, status, now)
-        pending = await effects.canary_pending() if kind == "canary" and mechanism == REPLICA_SPLIT else None
-        if pending is not None:
-            observation = CanaryObservation(0, 0.0, None, 0, None, None, split_pending=pending)
-        elif kind is not None:
-            query = MetricsQuery(
-                namespace,
-                spec.model_name,
-                spec.candidate.version,
-                status.previous_champion,
-                status.step_started_at or now,
-            )
-            observation = await (rt.metrics.shadow(query) if kind == "shadow" else rt.metrics.canary(query))
-        decision = advance(
-            spec, status, now=now, generation=generation, baseline_version=baseline, observation=observation
-        )
+        done = await reconcile(spec, status, effects, rt.metrics, namespace=namespace, now=now, generation=generation,
+                               baseline_version=baseline, split_may_lag=mechanism == REPLICA_SPLIT)  # fmt: skip
+        decision = done.decision
+    else:
+        await act(decision, effects)
     if mechanism is not None and decision.status.phase is not RolloutPhase.PENDING:
         decision.status.traffic_mechanism = mechanism
-    for action in decision.actions:
-        await effects.apply(action)
-    if effects.split is not None:
-        decision.status.message = f"{decision.status.message}; candidate on {effects.split}"
     new = decision.status.model_dump(by_alias=True, mode="json")
     written = new != status.model_dump(by_alias=True, mode="json") or not body.get("status")
     if written:
