@@ -235,17 +235,22 @@ class RolloutEffects:
 
 
     async def canary_pending(self) -> str | None:
-        """Why a replica-ratio step is not serving at its share yet, or None once every canary Pod is ready."""
-        canary = await self._kube.get_deployment(self._ns, canary_deployment_name(self._service))
-        if canary is None:
-            return "the canary Deployment does not exist yet"
-        want = int(canary["spec"].get("replicas") or 0)
-        status = canary.get("status") or {}
-        ready, updated = int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0)
-        current = int(status.get("observedGeneration") or 0) >= int(canary["metadata"].get("generation") or 0)
-        if current and ready >= want and updated >= want:
-            return None
-        return f"waiting for the canary Pods: {min(ready, updated)}/{want} ready"
+        """Why a replica-ratio step is not serving at its share yet, or None once it is.
+
+        The share is ``k / (stable + k)`` only when every canary Pod is ready and the predictor's own
+        Deployment is settled: right after the shadow phase its Pods roll (the logger sidecar goes), and
+        while old and new ones are both ready the candidate's share is lower than the step's.
+        """
+        name = canary_deployment_name(self._service)
+        for what, deployment in (
+            ("the canary Pods", await self._kube.get_deployment(self._ns, name)),
+            ("the predictor's rollout", await self._kube.get_deployment(self._ns, predictor_deployment(self._service))),
+        ):
+            if deployment is None:
+                return f"{what}: Deployment not found yet"
+            if (pending := _rolling(deployment)) is not None:
+                return f"waiting for {what}: {pending}"
+        return None
 
     async def _set_replica_canary(self, action: SetCanary) -> None:
         name = predictor_deployment(self._service)
@@ -263,6 +268,19 @@ class RolloutEffects:
         await self._kube.put_deployment(self._ns, body)
         share = achieved_percent(replicas, serving)
         self.split = f"{replicas} of {replicas + serving} Pods ({share:.0f} %)"
+
+
+def _rolling(deployment: dict[str, Any]) -> str | None:
+    """None when every Pod of ``deployment`` runs its current template and is ready (and no others are left)."""
+    want = int(deployment["spec"].get("replicas") or 0)
+    status = deployment.get("status") or {}
+    ready, updated = int(status.get("readyReplicas") or 0), int(status.get("updatedReplicas") or 0)
+    total = int(status.get("replicas") or 0)
+    current = int(status.get("observedGeneration") or 0) >= int(deployment["metadata"].get("generation") or 0)
+    if current and ready >= want and updated >= want and total <= want:
+        return None
+    old = f", {total - want} old Pod(s) still serving" if total > want else ""
+    return f"{min(ready, updated)}/{want} ready{old}"
 
 
 def _drop_logger(obj: dict[str, Any]) -> bool:

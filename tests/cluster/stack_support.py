@@ -151,9 +151,10 @@ def tipsml_bin() -> str:
     return str(Path(sys.executable).with_name("tipsml"))
 
 
-def train_and_register(mlflow: str, event_log: Path, work: Path) -> str:
+def train_and_register(mlflow: str, event_log: Path, work: Path, settings: dict[str, str] | None = None) -> str:
     """Run the project's training pipeline on ``event_log`` against the in-cluster MLflow; the new version."""
-    env = {**os.environ, "TIPSML_MLFLOW_TRACKING_URI": mlflow, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2"}
+    env = {**os.environ, "TIPSML_MLFLOW_TRACKING_URI": mlflow, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
+           **(settings or {})}  # fmt: skip
     run([tipsml_bin(), "train", "--event-log", str(event_log), "--state-dir", str(work / "state")], env)
     import mlflow as mlflow_lib
 

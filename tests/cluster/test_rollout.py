@@ -135,9 +135,16 @@ def _status(stack: Stack, name: str) -> dict[str, Any]:
     return status
 
 
-def _canary_ready(stack: Stack) -> int:
+def _settled(deployment: dict[str, Any]) -> bool:
+    want, status = deployment["spec"]["replicas"], deployment.get("status") or {}
+    return bool(status.get("readyReplicas") == status.get("updatedReplicas") == status.get("replicas") == want)
+
+
+def _split_serving(stack: Stack, canary_pods: int) -> bool:
+    """Every canary Pod ready and the predictor's own Pods settled: the share is the step's from here."""
     found = get_json(stack.cluster, "deployments", "-n", NS, "-l", "tipsml.io/track=canary")["items"]
-    return int(found[0]["status"].get("readyReplicas") or 0) if found else 0
+    stable = get_json(stack.cluster, "deployment", "tip-scorer-predictor", "-n", NS)
+    return bool(found) and found[0]["spec"]["replicas"] == canary_pods and _settled(found[0]) and _settled(stable)
 
 
 def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted(
@@ -166,7 +173,7 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
             for w, window in windows.items():
                 if len(window) == 1 and w != weight:
                     window.append(time.time())
-        if phase == "Canary" and weight not in windows and _canary_ready(stack) >= (1 if weight == 25 else 3):
+        if phase == "Canary" and weight not in windows and _split_serving(stack, 1 if weight == 25 else 3):
             windows[weight] = [time.time()]
         if phase == "Canary" and weight == 25 and not killed and weight in windows:
             # Every operator replica at once: no standby takes over, the Deployment's new Pods resume.
@@ -218,7 +225,10 @@ def test_a_challenger_trained_on_shuffled_labels_is_rolled_back_by_its_gates(
         lines[i] = json.dumps(record)
     shuffled = tmp_path / "shuffled.jsonl"
     shuffled.write_text("\n".join(lines) + "\n")
-    worse = train_and_register(stack.mlflow, shuffled, tmp_path)
+    # The pipeline's fairness gate would stop this model before the registry; here it is the rollout's gates
+    # that must catch it (a team that lowered the training gate, or a model registered by hand).
+    worse = train_and_register(stack.mlflow, shuffled, tmp_path,
+                               {"TIPSML_MIN_SLICE_AUC": "0", "TIPSML_MAX_SLICE_AUC_GAP": "1"})  # fmt: skip
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("worse", worse, 0.02)))
     started = time.time()
     status: dict[str, Any] = {}

@@ -197,7 +197,7 @@ async def test_standard_mode_canary_adds_candidate_pods_behind_the_predictor_ser
     isvc = isvc_body({"serving.kserve.io/deploymentMode": "Standard"})
     isvc["spec"]["predictor"]["minReplicas"] = 3
     objects.create_namespaced_custom_object(**ISVC, namespace=ns, body=isvc)
-    apps.create_namespaced_deployment(ns, _predictor_deployment(3))
+    stable = apps.create_namespaced_deployment(ns, _predictor_deployment(3))
     steps = [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}]
     objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary={"steps": steps}))
     await drive_once(runtime, ns, "r")
@@ -224,6 +224,17 @@ async def test_standard_mode_canary_adds_candidate_pods_behind_the_predictor_ser
         apps.patch_namespaced_deployment_status("tip-scorer-predictor-canary", ns, {"status": {
             "observedGeneration": canary.metadata.generation, "replicas": replicas, "readyReplicas": replicas,
             "updatedReplicas": replicas}})  # fmt: skip
+        if weight == 25:  # the predictor's own Deployment must be settled too (after the shadow its Pods roll)
+            rolling = "waiting for the predictor's rollout: 0/3 ready"
+            assert await effects.canary_pending() == rolling
+            apps.patch_namespaced_deployment_status("tip-scorer-predictor", ns, {"status": {
+                "observedGeneration": stable.metadata.generation, "replicas": 4, "readyReplicas": 4,
+                "updatedReplicas": 3}})  # fmt: skip
+            rolling = "waiting for the predictor's rollout: 3/3 ready, 1 old Pod(s) still serving"
+            assert await effects.canary_pending() == rolling
+            apps.patch_namespaced_deployment_status("tip-scorer-predictor", ns, {"status": {
+                "observedGeneration": stable.metadata.generation, "replicas": 3, "readyReplicas": 3,
+                "updatedReplicas": 3}})  # fmt: skip
         assert await effects.canary_pending() is None
     version = apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns).metadata.resource_version
     await effects.apply(SetCanary("2", None, 50))  # repeated pass: nothing written
