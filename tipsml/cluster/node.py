@@ -49,7 +49,7 @@ from tipsml.cluster.node_files import (
     kube_proxy_config,
     kubelet_config,
 )
-from tipsml.cluster.node_images import import_images
+from tipsml.cluster.node_images import ImageStoreBrokenError, import_images
 from tipsml.cluster.node_probe import dns_answers
 from tipsml.cluster.node_storage import storage_manifests
 from tipsml.cluster.process import free_ports, stop_pid, term_on_parent_death
@@ -206,11 +206,24 @@ def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_p
     (state / "kubelet.yaml").write_text(yaml.safe_dump(kubelet_config(layout, cluster.control.ca_file)))
     (state / "kube-proxy.yaml").write_text(yaml.safe_dump(kube_proxy_config(cluster.kubeconfig)))
 
-    note("containerd")
-    _spawn(cluster, die_with_parent, "containerd", [shutil.which("containerd") or "containerd",
-                                                     "--config", str(state / "containerd.toml")])
-    _wait(cluster, "containerd", lambda: layout.containerd_socket.is_socket(), 30)
-    imported = import_images(archives, layout, note)
+    def start_containerd() -> None:
+        note("containerd")
+        _spawn(cluster, die_with_parent, "containerd", [shutil.which("containerd") or "containerd",
+                                                         "--config", str(state / "containerd.toml")])
+        _wait(cluster, "containerd", lambda: layout.containerd_socket.is_socket(), 30)
+
+    start_containerd()
+    try:
+        imported = import_images(archives, layout, note)
+    except ImageStoreBrokenError as e:
+        # The store is only a cache of the archives: drop it and import everything again.
+        note(f"containerd's image store is inconsistent ({e}); emptying it and importing every image again")
+        cluster._stop("containerd")
+        layout.containerd_socket.unlink(missing_ok=True)
+        shutil.rmtree(layout.image_root)
+        layout.image_root.mkdir(parents=True)
+        start_containerd()
+        imported = import_images(archives, layout, note)
     note(f"images in containerd: {imported} imported, the rest already there")
 
     note("kube-controller-manager and kube-scheduler")

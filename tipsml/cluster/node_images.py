@@ -19,6 +19,10 @@ class ImageImportError(Exception):
     """``ctr images import`` failed, or no image archive was built yet."""
 
 
+class ImageStoreBrokenError(ImageImportError):
+    """containerd's cached store refers to snapshots it no longer has; only starting it afresh helps."""
+
+
 def import_images(archives: Path, layout: NodeLayout, say: Callable[[str], None]) -> int:
     """Import every archive whose image id containerd has not seen; returns how many were imported."""
     tars = sorted(archives.glob("*.tar"))
@@ -41,7 +45,10 @@ def import_images(archives: Path, layout: NodeLayout, say: Callable[[str], None]
         result = subprocess.run([*ctr, "images", "import", str(tar)], capture_output=True,
                                 text=True, check=False)
         if result.returncode != 0:
-            raise ImageImportError(f"ctr images import {tar} exited {result.returncode}: {result.stderr.strip()}")
+            message = f"ctr images import {tar} exited {result.returncode}: {result.stderr.strip()}"
+            if "does not exist" in result.stderr:  # e.g. "parent snapshot sha256:... does not exist: not found"
+                raise ImageStoreBrokenError(message)
+            raise ImageImportError(message)
         done[tar.name] = image_id
         record_path.write_text(json.dumps(done, indent=2) + "\n")
         count += 1
