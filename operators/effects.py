@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus
 from operators.metrics import CanaryObservation, MetricsProvider, MetricsQuery, ShadowObservation
-from operators.rollout_machine import Action, Decision, advance, needs_analysis
+from operators.rollout_machine import Action, Decision, advance, fail, needs_analysis
 
 if TYPE_CHECKING:
     from operators.rollout_effects import RolloutEffects
@@ -95,9 +95,20 @@ async def reconcile(
     observation = await observe(
         spec, status, effects, metrics, namespace=namespace, now=now, split_may_lag=split_may_lag
     )
-    decision = advance(
-        spec, status, now=now, generation=generation, baseline_version=baseline_version, observation=observation
-    )
+    pending = observation.split_pending if isinstance(observation, CanaryObservation) else None
+    entered = status.history[-1].time if status.history else status.step_started_at
+    waited = int((now - entered).total_seconds()) if entered is not None else 0
+    if pending is not None and waited > spec.shadow.max_duration_seconds:
+        decision = fail(spec, status, now=now, generation=generation, reason="CanaryNotServing",
+                        message=f"the step's split did not serve within {waited}s: {pending}")  # fmt: skip
+    else:
+        decision = advance(
+            spec, status, now=now, generation=generation, baseline_version=baseline_version, observation=observation
+        )
+        if pending is not None:
+            # The step's analysis window opens when its split serves, not when it was asked for: samples from
+            # a partial split would judge (and pass) the step on the wrong share.
+            decision.status.step_started_at = now
     await act(decision, effects)
     return Pass(decision, observation)
 

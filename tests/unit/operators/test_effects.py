@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
+from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutHistoryEntry, RolloutPhase
 from operators.effects import RolloutEffectsPort, reconcile
 from operators.metrics import CanaryObservation, MetricsQuery, ShadowObservation
 from operators.rollout_machine import Action, SetCanary, StartShadow, StopShadow
@@ -94,3 +94,19 @@ async def test_a_canary_split_not_serving_yet_is_waited_for_without_a_query() ->
     done = await reconcile(spec, status, unasked, metrics, namespace="ns", now=T0, generation=1, split_may_lag=False)
     assert unasked.pending_asked == 0 and done.observation == GOOD_CANARY
     assert done.decision.status.phase is RolloutPhase.PROMOTED
+
+
+async def test_a_steps_window_opens_when_its_split_serves_and_a_split_that_never_serves_fails() -> None:
+    spec, effects = _spec(), RecordingEffects(pending="waiting for the canary Pods: 0/1 ready")
+    metrics = FixedMetrics(GOOD_SHADOW, GOOD_CANARY)
+    entered = RolloutHistoryEntry(time=T0, from_phase=RolloutPhase.SHADOW, to_phase=RolloutPhase.CANARY)
+    status = ModelRolloutStatus(phase=RolloutPhase.CANARY, step_started_at=T0, previous_champion="6",
+                                history=[entered])  # fmt: skip
+    later = T0 + timedelta(seconds=40)
+    done = await reconcile(spec, status, effects, metrics, namespace="ns", now=later, generation=1)
+    # Samples taken on a partial split must not count: the analysis window starts again from now.
+    assert done.decision.status.step_started_at == later and done.decision.status.phase is RolloutPhase.CANARY
+    too_late = T0 + timedelta(seconds=spec.shadow.max_duration_seconds + 1)
+    done = await reconcile(spec, done.decision.status, effects, metrics, namespace="ns", now=too_late, generation=1)
+    assert done.decision.status.phase is RolloutPhase.FAILED
+    assert "did not serve within" in done.decision.status.message and metrics.queries == []
