@@ -32,6 +32,7 @@ import httpx
 
 from bench.scorer_load import Result, cpu_seconds, make_bodies, open_loop
 from contracts import serving_metrics as sm
+from contracts.names import SCORER_MODEL
 from contracts.runtime import apply_offline_switches
 from tipsml.cluster.tools import find_bin_dir
 from tipsml.stack.processes import free_port, stop_pid, wait_for_port
@@ -43,10 +44,10 @@ def start_agent(bin_dir: Path, component_port: int, log_url: str | None, log: Pa
     """KServe's agent on a free port in front of ``component_port``; (pid, port)."""
     port, marshaller = free_port(), free_port()
     argv = [str(bin_dir / "kserve-agent"), "--port", str(port), "--component-port", str(component_port),
-            "--log-marshaller-port", str(marshaller), "--inference-service", "tip-scorer", "--namespace", "bench",
+            "--log-marshaller-port", str(marshaller), "--inference-service", SCORER_MODEL, "--namespace", "bench",
             "--component", "predictor", "--endpoint", "default"]  # fmt: skip
     if log_url:
-        argv += ["--log-url", log_url, "--log-mode", "all", "--source-uri", "http://tip-scorer.bench"]
+        argv += ["--log-url", log_url, "--log-mode", "all", "--source-uri", f"http://{SCORER_MODEL}.bench"]
     with log.open("wb") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
     wait_for_port(port, 30, proc)
@@ -86,7 +87,7 @@ def main() -> None:
     pids = [champion.pid, shadow.pid]
     try:
         plain_pid, plain_port = start_agent(bin_dir, _port(champion.url), None, run / "agent-plain.log")
-        log_url = f"{shadow.url}/v1/models/tip-scorer:predict"
+        log_url = f"{shadow.url}/v1/models/{SCORER_MODEL}:predict"
         logging_pid, logging_port = start_agent(bin_dir, _port(champion.url), log_url, run / "agent-logger.log")
         pids += [plain_pid, logging_pid]
         targets = {

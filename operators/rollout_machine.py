@@ -149,23 +149,24 @@ def advance(
 def evaluate_shadow(
     spec: ModelRolloutSpec, obs: ShadowObservation, now: datetime
 ) -> tuple[Verdict, AnalysisResult]:
-    """Shadow gates: samples, error rate, p99, score drift (PSI) and rank agreement with the champion."""
+    """Shadow gates: samples, error rate, p99; from the sample minimum on (noisy before) PSI and rank agreement."""
     metrics: dict[str, float] = {"errorRate": obs.error_rate}
     reasons: list[str] = []
     waiting = _common_gates(
         spec, obs.samples, obs.error_rate, obs.p99_latency_ms, spec.shadow.min_samples, metrics, reasons
     )
+    judged = obs.samples >= spec.shadow.min_samples
     if obs.psi is None:
         waiting.append("no score distribution for both versions yet")
     else:
         metrics["psi"] = obs.psi
-        if obs.psi > spec.shadow.max_psi:
+        if judged and obs.psi > spec.shadow.max_psi:
             reasons.append(f"score drift PSI {obs.psi:.3f} > {spec.shadow.max_psi}")
     if obs.rank_agreement is None:
         waiting.append("no rank agreement measured yet")
     else:
         metrics["rankAgreement"] = obs.rank_agreement
-        if obs.rank_agreement < spec.shadow.min_rank_agreement:
+        if judged and obs.rank_agreement < spec.shadow.min_rank_agreement:
             reasons.append(f"rank agreement {obs.rank_agreement:.3f} < {spec.shadow.min_rank_agreement}")
     return _verdict(RolloutPhase.SHADOW, 0, obs.samples, metrics, reasons, waiting, now)
 

@@ -119,7 +119,7 @@ def _rollout(name: str, candidate: str, reward_margin: float) -> dict[str, Any]:
             "modelName": SCORER_MODEL,
             "inferenceService": "tip-scorer",
             "candidate": {"version": candidate},
-            "shadow": {"minSamples": 60, "maxDurationSeconds": 600},
+            "shadow": {"minSamples": 100, "maxDurationSeconds": 600},
             "canary": {
                 "steps": [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}],
                 "minSamples": 150,

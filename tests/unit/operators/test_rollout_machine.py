@@ -159,3 +159,16 @@ def test_a_canary_step_whose_split_is_not_serving_yet_waits_and_judges_nothing()
     assert [e.reason for e in d.events] == ["Waiting"]
     d = advance(spec, d.status, now=T0 + timedelta(seconds=60 + 3601), generation=1, observation=starting)
     assert d.status.phase is RolloutPhase.FAILED  # Pods that never become ready end the rollout, as no data does
+
+
+def test_drift_and_agreement_judge_only_from_the_sample_minimum() -> None:
+    """No user sees a shadow, and PSI or tau on a handful of requests is noise: wait for the minimum."""
+    spec = _spec(shadow={"minSamples": 100})
+    st = _run_to_shadow(spec)
+    early = ShadowObservation(samples=25, error_rate=0.0, p99_latency_ms=5.0, psi=0.77, rank_agreement=0.3)
+    d = advance(spec, st, now=T0 + timedelta(seconds=10), generation=1, observation=early)
+    assert d.status.phase is RolloutPhase.SHADOW and d.actions == []
+    full = ShadowObservation(samples=100, error_rate=0.0, p99_latency_ms=5.0, psi=0.77, rank_agreement=0.3)
+    d = advance(spec, d.status, now=T0 + timedelta(seconds=20), generation=1, observation=full)
+    assert d.status.phase is RolloutPhase.ROLLED_BACK
+    assert d.status.last_analysis is not None and len(d.status.last_analysis.reasons) == 2
