@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import subprocess
 import tempfile
@@ -48,8 +49,11 @@ def start_agent(bin_dir: Path, component_port: int, log_url: str | None, log: Pa
             "--component", "predictor", "--endpoint", "default"]  # fmt: skip
     if log_url:
         argv += ["--log-url", log_url, "--log-mode", "all", "--source-uri", f"http://{SCORER_MODEL}.bench"]
+    # The agent requires the probe KServe's webhook passes it (the user container's readiness probe, as JSON).
+    probe = json.dumps({"httpGet": {"path": f"/v1/models/{SCORER_MODEL}", "port": component_port}})
+    env = {**os.environ, "SERVING_READINESS_PROBE": probe}
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # noqa: S603
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)  # noqa: S603
     wait_for_port(port, 30, proc)
     return proc.pid, port
 
@@ -86,23 +90,22 @@ def main() -> None:
     shadow = spawn_scorer(world, run, workers="1", role="shadow")
     pids = [champion.pid, shadow.pid]
     try:
-        plain_pid, plain_port = start_agent(bin_dir, _port(champion.url), None, run / "agent-plain.log")
         log_url = f"{shadow.url}/v1/models/{SCORER_MODEL}:predict"
-        logging_pid, logging_port = start_agent(bin_dir, _port(champion.url), log_url, run / "agent-logger.log")
-        pids += [plain_pid, logging_pid]
-        targets = {
-            "direct": (champion.url, None),
-            "agent": (f"http://127.0.0.1:{plain_port}", plain_pid),
-            "agent+logger": (f"http://127.0.0.1:{logging_port}", logging_pid),
-        }
+        # One agent at a time: each binds the same abstract unix socket (@/kserve/agent.sock) for its probes.
+        agent_for = {"agent": None, "agent+logger": log_url}
         bodies = make_bodies(world.users, world.tips, 5000, 20, seed=7)
-        for url, _ in targets.values():
-            asyncio.run(open_loop(url, bodies, 50, 2, "warm-up"))
-        time.sleep(2)
         load = os.getloadavg()[0]
         print(f"load average before: {load:.2f} (2 cores); {args.rate:.0f} req/s, {args.seconds:.0f} s per target")
         rows: list[tuple[str, Result, float, float, float, int]] = []
-        for name, (url, agent_pid) in targets.items():
+        for name in ("direct", "agent", "agent+logger"):
+            agent_pid = None
+            url = champion.url
+            if name in agent_for:
+                agent_pid, port = start_agent(bin_dir, _port(champion.url), agent_for[name], run / f"{name}.log")
+                pids.append(agent_pid)
+                url = f"http://127.0.0.1:{port}"
+            asyncio.run(open_loop(url, bodies, 50, 2, "warm-up"))
+            time.sleep(1.0)
             before = (cpu_seconds(champion.pid), cpu_seconds(agent_pid) if agent_pid else 0.0, cpu_seconds(shadow.pid))
             pairs_before = paired(shadow.url)
             result = asyncio.run(open_loop(url, bodies, args.rate, args.seconds, name))
@@ -110,6 +113,8 @@ def main() -> None:
             after = (cpu_seconds(champion.pid), cpu_seconds(agent_pid) if agent_pid else 0.0, cpu_seconds(shadow.pid))
             per = [1000 * (b - a) / result.sent for a, b in zip(before, after, strict=True)]
             rows.append((name, result, per[0], per[1], per[2], paired(shadow.url) - pairs_before))
+            if agent_pid is not None:
+                stop_pid(agent_pid)
         print(f"\n{'target':<14}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}{'p99/direct':>11}{'errors':>7}"
               f"{'scorer CPU':>11}{'agent CPU':>10}{'shadow CPU':>11}{'paired':>8}   (CPU: ms/request)")  # fmt: skip
         base = rows[0][1].pct(0.99)
