@@ -225,3 +225,15 @@ def wait_consumed(url: str, timeout: float = 240) -> dict[str, int]:
             return counts
         time.sleep(2)
     raise AssertionError(f"consumers did not catch up in {timeout:.0f}s: {counts}")
+
+
+def wait_events(cluster: NodeCluster, namespace: str, name: str, wanted: Any, timeout: float = 60) -> list[Any]:
+    """The Events about object ``name`` once one satisfies ``wanted`` (kopf posts them after the status write)."""
+    deadline = time.monotonic() + timeout
+    items: list[Any] = []
+    while time.monotonic() < deadline:
+        items = get_json(cluster, "events", "-n", namespace, "--field-selector", f"involvedObject.name={name}")["items"]
+        if any(wanted(e) for e in items):
+            return items
+        time.sleep(1)
+    raise AssertionError(f"no matching Event about {namespace}/{name} within {timeout:.0f}s: {items}")

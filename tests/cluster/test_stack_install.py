@@ -40,6 +40,7 @@ from tests.cluster.stack_support import (
     port_forward,
     wait_all_ready,
     wait_consumed,
+    wait_events,
 )
 from tipsml.cluster.node import NodeCluster
 from tipsml.simulate import simulate
@@ -205,8 +206,7 @@ def test_a_model_rollout_in_standard_mode_is_refused_before_anything_changes(sta
     assert not [i for i in get_json(stack.cluster, "inferenceservices", "-n", NS)["items"]
                 if i["metadata"]["name"].endswith("-shadow")]  # fmt: skip
     assert client.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == stack.champion_version
-    events = get_json(stack.cluster, "events", "-n", NS, "--field-selector", "involvedObject.name=standard-mode")
-    assert any("minReplicas >= 6" in e.get("message", "") for e in events["items"]), events["items"]
+    wait_events(stack.cluster, NS, "standard-mode", lambda e: "minReplicas >= 6" in e.get("message", ""))
 
 
 PROMPT_VERSION = """
