@@ -158,6 +158,7 @@ def test_operator_rbac_is_exactly_what_it_uses(helm: Any) -> None:
         (("",), ("configmaps",), ("tip-generator-prompts",), ("get", "update")),
         (("",), ("configmaps",), (), ("create",)),
         (("serving.kserve.io",), ("inferenceservices",), (), ("get", "create", "update", "delete")),
+        (("apps",), ("deployments",), (), ("get", "create", "update", "delete")),  # Standard mode's canary
         (("",), ("events",), (), ("create",)),
         (("kopf.dev",), ("kopfpeerings",), (), ("get", "list", "watch", "patch")),
     }
