@@ -4,7 +4,9 @@
 
 Values come from :mod:`feature_repo.features.views` (the functions the training pipeline uses too), so the online
 store and the training tables agree. ``as_of`` is the batch's event time (its latest ``occurred_at``, never
-later than now): live traffic gets "now", a replay of old events gets the time of the replay.
+later than now): live traffic gets "now", a replay of old events gets the time of the replay. The pusher never
+lets it go back (:meth:`streams.state_store.StateStore.next_push_stamp`): a round from a lagging stream is
+computed and stamped just after the latest push, so the online store keeps it.
 """
 
 from __future__ import annotations

@@ -146,7 +146,7 @@ def push_round(state: object, writer: object, counters: PushCounters | None = No
         merged.task_users |= affected.task_users
         merged.tips |= affected.tips
         merged.user_categories |= affected.user_categories
-    as_of = batch_as_of(max(a for _, _, a in pending))
+    as_of = state.next_push_stamp(batch_as_of(max(a for _, _, a in pending)))
     started = time.perf_counter()
     try:
         assert isinstance(writer, OnlineWriter)

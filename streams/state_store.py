@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -46,11 +46,14 @@ CREATE TABLE IF NOT EXISTS open_counts (
     user_id TEXT NOT NULL, day TEXT NOT NULL, local_hour INTEGER NOT NULL, n INTEGER NOT NULL,
     PRIMARY KEY (user_id, day, local_hour)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS push_clock (id INTEGER PRIMARY KEY CHECK (id = 0), stamp_us INTEGER NOT NULL);
 """
 _APPLIED_AT_INDEX: Final = (
     "CREATE INDEX IF NOT EXISTS ingested_events_applied_at ON ingested_events (applied_at)"
 )
 _PRUNE_CHUNK: Final = 50_000
+_EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND: Final = timedelta(microseconds=1)
 
 
 @dataclass
@@ -297,6 +300,23 @@ class StateStore:
             conn.executemany(
                 "UPDATE batches SET pushed = 1, affected = '' WHERE batch_id = ?", [(b,) for b in batch_ids]
             )
+
+    def next_push_stamp(self, as_of: datetime) -> datetime:
+        """The event time to stamp the next online push with, recorded before the push is written.
+
+        ``as_of``, unless an earlier push was stamped at or after it: then one microsecond after that one.
+        The Redis online store keeps a row only if its event time is newer than the stored one, and the two
+        streams are consumed independently, so a round can carry an earlier event time than one already
+        pushed (one stream lagging the other, or a replay). Its values include everything consumed so far,
+        and without a strictly increasing stamp Redis would drop them and keep the older ones. Recorded
+        first, so a push redone after a crash is stamped after anything the interrupted one wrote.
+        """
+        with self.transaction() as conn:
+            row = conn.execute("SELECT stamp_us FROM push_clock WHERE id = 0").fetchone()
+            wanted = (as_of - _EPOCH) // _MICROSECOND
+            stamp_us = wanted if row is None or wanted > row[0] else row[0] + 1
+            conn.execute("INSERT OR REPLACE INTO push_clock (id, stamp_us) VALUES (0, ?)", (stamp_us,))
+        return _EPOCH + stamp_us * _MICROSECOND
 
     def prune_applied_ids(self, before: datetime) -> int:
         """Forget the ids of events applied before ``before``; returns how many (deleted in chunks).

@@ -158,3 +158,45 @@ def test_the_process_pushes_what_was_left_then_what_is_committed_and_drains_on_s
     store = open_store(tmp_path)
     assert online(store, USER_ACTIVITY_VIEW, "user_active_days_30d", user_id="u1") == 1
     assert online(store, TIP_STATS_VIEW, "tip_impressions", tip_id="tip1") == 1
+
+
+class StampRecorder(OnlineWriter):
+    """The real writer (local SQLite store), keeping the event time each push is stamped with.
+
+    The Redis online store keeps a row only if its stamp is newer than the stored one; the local SQLite store
+    keeps the last write whatever its stamp, so the stamps themselves are what this checks. The cluster test
+    reads values back from a real Redis.
+    """
+
+    def __init__(self, store: Any) -> None:
+        super().__init__(store)
+        self.stamps: list[datetime] = []
+
+    def write(self, rows: Any, event_ts: datetime) -> int:
+        self.stamps.append(event_ts)
+        return super().write(rows, event_ts)
+
+
+def test_a_lagging_stream_is_pushed_after_the_stream_ahead_of_it(tmp_path: Path, store: Any) -> None:
+    state = StateStore(tmp_path / "state.db")
+    writer = StampRecorder(store)
+    # The task stream is consumed to day 3 before the app stream's day-1 opens arrive.
+    state.apply("tasks", [synced("e1", "u1", "t1")], [], NOW + timedelta(days=2))
+    assert push_round(state, writer) == (False, True)
+    assert online(store, USER_ACTIVITY_VIEW, "user_active_days_30d", user_id="u1") == 0
+    state.apply("app", [opened("e2", "u1")], [], NOW)
+    assert push_round(state, writer) == (False, True)
+
+    assert writer.stamps == [NOW + timedelta(days=2), NOW + timedelta(days=2, microseconds=1)]
+    assert online(store, USER_ACTIVITY_VIEW, "user_active_days_30d", user_id="u1") == 1
+
+
+def test_the_push_clock_survives_a_restart_and_moves_on_with_event_time(tmp_path: Path, store: Any) -> None:
+    state = StateStore(tmp_path / "state.db")
+    first = state.next_push_stamp(NOW)
+    state.close()  # a crash after recording the stamp, before or during the write
+
+    reopened = StateStore(tmp_path / "state.db")
+    assert reopened.next_push_stamp(NOW) == first + timedelta(microseconds=1)
+    assert reopened.next_push_stamp(NOW - timedelta(hours=1)) == first + timedelta(microseconds=2)
+    assert reopened.next_push_stamp(NOW + timedelta(minutes=5)) == NOW + timedelta(minutes=5)
