@@ -236,4 +236,7 @@ def wait_events(cluster: NodeCluster, namespace: str, name: str, wanted: Any, ti
         if any(wanted(e) for e in items):
             return items
         time.sleep(1)
-    raise AssertionError(f"no matching Event about {namespace}/{name} within {timeout:.0f}s: {items}")
+    operator = cluster.kubectl("logs", "-n", namespace, "-l", "app.kubernetes.io/component=operator", "--tail", "60",
+                               "--prefix", check=False)  # fmt: skip
+    raise AssertionError(f"no matching Event about {namespace}/{name} within {timeout:.0f}s: {items}\n"
+                         f"operator logs:\n{operator.stdout[-6000:]}{operator.stderr[-1000:]}")  # fmt: skip

@@ -155,6 +155,16 @@ def _split_serving(stack: Stack, canary_pods: int) -> bool:
     return bool(found) and found[0]["spec"]["replicas"] == canary_pods and _settled(found[0]) and _settled(stable)
 
 
+def _ready_endpoints(stack: Stack) -> tuple[int, int]:
+    """(stable, canary) Pods the predictor Service sends new connections to right now."""
+    slices = get_json(stack.cluster, "endpointslices", "-n", NS, "-l",
+                      "kubernetes.io/service-name=tip-scorer-predictor")["items"]  # fmt: skip
+    names = {e["targetRef"]["name"] for s in slices for e in s.get("endpoints") or []
+             if (e.get("conditions") or {}).get("ready") and e.get("targetRef")}  # fmt: skip
+    canary = sum(n.startswith("tip-scorer-predictor-canary-") for n in names)
+    return len(names) - canary, canary
+
+
 def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted(
     stack: Stack, traffic: Traffic
 ) -> None:
@@ -170,6 +180,7 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
     phases: dict[str, float] = {}
     windows: dict[int, list[float]] = {}  # step weight -> [canary Pods ready at, step left at]
     killed = ""
+    endpoints: dict[int, list[tuple[int, int]]] = {}  # step weight -> (stable, canary) ready endpoints, sampled
     status: dict[str, Any] = {}
     while time.time() - started < 900:
         status = _status(stack, "good")
@@ -183,6 +194,8 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
                     window.append(time.time())
         if phase == "Canary" and weight not in windows and _split_serving(stack, 1 if weight == 25 else 3):
             windows[weight] = [time.time()]
+        if phase == "Canary" and weight in windows:
+            endpoints.setdefault(weight, []).append(_ready_endpoints(stack))
         if phase == "Canary" and weight == 25 and not killed and weight in windows:
             # Every operator replica at once: no standby takes over, the Deployment's new Pods resume.
             killed = ", ".join(p["metadata"]["name"] for p in pods(stack.cluster, NS, OPERATOR))
@@ -205,6 +218,8 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
         share, n = traffic.report.share(str(candidate), since, until)
         print(f"canary {weight}%: candidate served {share:.1%} of {n} requests ({traffic.report.errors} failed "
               f"in the module so far{': ' + traffic.report.last_error if traffic.report.errors else ''})")
+        seen = sorted(set(endpoints.get(weight, [])))
+        print(f"  ready endpoints (stable, canary) seen in that window: {seen}")
         assert n >= 30 and abs(share - weight / 100) <= SHARE_TOLERANCE * weight / 100, (weight, share, n)
     assert registry.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == str(candidate)
     listed = stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout

@@ -384,3 +384,15 @@ def test_every_metrics_endpoint_is_annotated_for_pod_discovery(helm: Any) -> Non
     assert consumers == {"prometheus.io/scrape": "true", "prometheus.io/port": "9100", "prometheus.io/path": "/metrics"}
     off = {d["metadata"]["name"]: d for d in render(helm, STACK, "monitoring.scrapeAnnotations=false")}
     assert "annotations" not in off["tip-scorer"]["spec"]["predictor"]
+
+
+def test_predictors_keep_serving_while_the_service_forgets_them(helm: Any) -> None:
+    """Both predictors sleep ``kserve.drainSeconds`` before SIGTERM, and the sleep fits the grace period."""
+    for value, expected in (([], ["sleep", "5"]), (["kserve.drainSeconds=0"], None)):
+        docs = [d for d in render(helm, STACK, *value) if d["kind"] == "InferenceService"]
+        assert sorted(d["metadata"]["name"] for d in docs) == ["tip-generator", "tip-scorer"]
+        for doc in docs:
+            pre_stop = containers(doc)[0].get("lifecycle", {}).get("preStop")
+            assert (pre_stop["exec"]["command"] if pre_stop else None) == expected, doc["metadata"]["name"]
+            grace = pod_spec(doc).get("terminationGracePeriodSeconds", 30)  # the Pod default
+            assert expected is None or int(expected[1]) < grace
