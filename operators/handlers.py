@@ -187,7 +187,23 @@ def abort_after_end(
     logger.info(message)
 
 
-@kopf.daemon(*MR, id="rollout-driver", cancellation_timeout=10.0, when=_running)
+DRIVER_EXIT_GRACE_SECONDS = 15.0
+"""How long a rollout's daemon, once told to stop, may finish its pass before kopf cancels it.
+
+The pass that ends a rollout is itself what stops the daemon: its status write makes ``_running`` false, and
+kopf, given no grace, cancels a mismatching daemon at once, often before the pass posted its Events (seen
+on the real cluster: a Failed or RolledBack rollout with no Event). A pass's longest wait is one HTTP call
+(``httpTimeoutSeconds``, 10 s by default); grace plus the cancellation timeout stays under the Pod's 30 s
+termination grace, so an operator shutting down ends its passes the same way."""
+
+
+@kopf.daemon(
+    *MR,
+    id="rollout-driver",
+    cancellation_backoff=DRIVER_EXIT_GRACE_SECONDS,
+    cancellation_timeout=10.0,
+    when=_running,
+)
 async def drive_rollout(
     name: str, namespace: str | None, stopped: kopf.DaemonStopped, memo: Any, logger: kopf.Logger, **_: Any
 ) -> None:

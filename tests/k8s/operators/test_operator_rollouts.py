@@ -62,6 +62,15 @@ def _get(objects: client.CustomObjectsApi, ns: str) -> dict[str, Any]:
     return body
 
 
+def _wait_event(api: client.ApiClient, ns: str, reason: str) -> Any:
+    """The Event the operator posted about rollout ``r`` with ``reason`` (the status write ends its daemon)."""
+    return wait_for(
+        lambda: [e for e in client.CoreV1Api(api).list_namespaced_event(ns).items
+                 if e.reason == reason and e.involved_object.name == "r"],  # fmt: skip
+        what=f"{reason} event",
+    )[0]
+
+
 def _env(isvc: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["containers"][0]["env"]}
 
@@ -144,6 +153,7 @@ def test_full_rollout_to_promotion(
     with start_operator():
         objects.create_namespaced_custom_object(**MR, namespace=ns, body=_rollout(model))
         wait_for(lambda: _phase(objects, ns)() == "Promoted", what="Promoted")
+        _wait_event(api, ns, "Promoted")
         # Abort after the end changes nothing and says how to go back instead of staying silent.
         objects.patch_namespaced_custom_object(**MR, namespace=ns, name="r", body={"spec": {"abort": True}})
         ignored = wait_for(
@@ -185,6 +195,7 @@ def test_rollback_on_a_failing_gate(
     with start_operator():
         objects.create_namespaced_custom_object(**MR, namespace=ns, body=_rollout(model))
         wait_for(lambda: _phase(objects, ns)() == "RolledBack", what="RolledBack")
+        assert _wait_event(api, ns, "RolledBack").type == "Warning"
     status = objects.get_namespaced_custom_object(**MR, namespace=ns, name="r")["status"]
     assert "inferior" in status["lastAnalysis"]["reasons"][0] and status["trafficPercent"] == 0
     isvc = objects.get_namespaced_custom_object(**ISVC, namespace=ns, name="tip-scorer")
