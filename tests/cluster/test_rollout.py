@@ -178,7 +178,7 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("good", str(candidate), 0.15)))
     started = time.time()
     phases: dict[str, float] = {}
-    windows: dict[int, list[float]] = {}  # step weight -> [canary Pods ready at, step left at]
+    windows: dict[int, list[float]] = {}  # step weight -> [split first seen serving, last seen serving]
     killed = ""
     endpoints: dict[int, list[tuple[int, int]]] = {}  # step weight -> (stable, canary) ready endpoints, sampled
     status: dict[str, Any] = {}
@@ -189,11 +189,10 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
         if label not in phases:
             phases[label] = time.time()
             print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
-            for w, window in windows.items():
-                if len(window) == 1 and w != weight:
-                    window.append(time.time())
-        if phase == "Canary" and weight not in windows and _split_serving(stack, 1 if weight == 25 else 3):
-            windows[weight] = [time.time()]
+        if phase == "Canary" and _split_serving(stack, 1 if weight == 25 else 3):
+            # The share is measured only while the step's split is in place: promotion deletes the canary
+            # before the status says Promoted, and those seconds are the stable Pods' alone.
+            windows.setdefault(weight, [time.time(), time.time()])[1] = time.time()
         if phase == "Canary" and weight in windows:
             endpoints.setdefault(weight, []).append(_ready_endpoints(stack))
         if phase == "Canary" and weight == 25 and not killed and weight in windows:
@@ -204,10 +203,11 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
         if phase in ("Promoted", "RolledBack", "Failed"):
             break
         time.sleep(1)
-    for window in windows.values():
-        if len(window) == 1:
-            window.append(phases.get("Promoted", time.time()))
     print("phase wall times: " + ", ".join(f"{k} at +{v - started:.1f}s" for k, v in phases.items()))
+    marks = sorted(phases.items(), key=lambda kv: kv[1])
+    for (label, at), (_, end) in zip(marks, [*marks[1:], ("end", time.time())], strict=True):
+        failed = sum(at <= t < end for t in traffic.report.failed_at)
+        print(f"  requests failed during {label}: {failed}")
     print(get_json(stack.cluster, "modelrollout", "good", "-n", NS)["status"].get("lastAnalysis"))
     print(stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout)
     assert status.get("phase") == "Promoted", status

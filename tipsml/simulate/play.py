@@ -64,6 +64,8 @@ class PlayReport:
     served: list[Served] = field(default_factory=list)
     errors: int = 0
     last_error: str = ""
+    failed_at: list[float] = field(default_factory=list)
+    """When each failure happened (epoch seconds), to place them against what the cluster was doing."""
 
     def share(self, version: str, since: float = 0.0, until: float = float("inf")) -> tuple[float, int]:
         """Share of the requests answered in ``[since, until)`` (epoch seconds) ``version`` served; how many."""
@@ -182,6 +184,7 @@ class AppPlayer:
     def _failed(self, why: str) -> None:
         self.report.errors += 1
         self.report.last_error = why
+        self.report.failed_at.append(time.time())
 
 
 async def _publish(js: JetStreamContext, event: EventBase) -> None:
