@@ -22,6 +22,10 @@ InferenceService, ``<name>-shadow``, running the candidate with ``TIPSML_ROLE=sh
 fire-and-forget and off the response path, so the shadow's answers never reach users; in the shadow role
 the scorer writes nothing (no events, no feature pushes) and only exports metrics: its own latency, errors
 and score histogram, plus the rank agreement between its ranking and the champion's logged response.
+
+In Standard mode KServe points the predictor Service at the agent's port (8081) as soon as the logger is set,
+before the Pods without an agent are replaced: their new connections are refused until the roll ends (see
+the README). Turning the logger off is safe (agent Pods also serve on the container port).
 """
 
 from __future__ import annotations
