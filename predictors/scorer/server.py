@@ -37,6 +37,8 @@ from predictors.scorer.service import ScoringService
 from predictors.scorer.settings import MODEL_NAME, Role, ScorerSettings
 from predictors.scorer.workers import listen_socket, run_workers
 
+log = logging.getLogger(__name__)
+
 
 def open_feature_store(settings: ScorerSettings) -> Any:
     """The configured Feast store: a ``feature_store.yaml`` when given, else the local default."""
@@ -84,18 +86,23 @@ def freeze_startup_heap() -> None:
 def serve(settings: ScorerSettings) -> None:
     """Bind the port, then serve in this process or in ``workers`` forked ones until SIGTERM (blocks)."""
     start_logging(settings.log_level)
-    sock = listen_socket(settings.http_port)
+    socks = [listen_socket(settings.http_port)]
+    if settings.agent_port_fallback is not None:
+        try:
+            socks.append(listen_socket(settings.agent_port_fallback))
+        except OSError as e:  # the main port still serves; the Service may point here only during a roll
+            log.warning("not answering on KServe's agent port %d too: %s", settings.agent_port_fallback, e)
     count = settings.processes
     if count == 1:
-        serve_worker(settings, sock)
+        serve_worker(settings, socks)
         return
-    code = run_workers(count, lambda: serve_worker(settings, sock), name=MODEL_NAME, failure=ScorerError)
+    code = run_workers(count, lambda: serve_worker(settings, socks), name=MODEL_NAME, failure=ScorerError)
     if code:
         raise WorkerExitError(f"a server process failed; all {count} stopped (see its lines above)")
 
 
-def serve_worker(settings: ScorerSettings, sock: socket.socket) -> None:
-    """Load the model, then serve ``sock`` with KServe's REST server until SIGTERM (blocks).
+def serve_worker(settings: ScorerSettings, socks: list[socket.socket]) -> None:
+    """Load the model, then serve ``socks`` with KServe's REST server until SIGTERM (blocks).
 
     What each child of KServe's multi-process mode runs (``RESTServer.run(sockets)`` over a ``DataPlane`` of
     the registered model), without what the scorer does not use: no gRPC server, no timing middleware, no
@@ -130,4 +137,4 @@ def serve_worker(settings: ScorerSettings, sock: socket.socket) -> None:
     )
     freeze_startup_heap()
     GC_PAUSES.install()
-    rest.run(sockets=[sock])
+    rest.run(sockets=socks)

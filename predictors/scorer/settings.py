@@ -71,6 +71,18 @@ class ScorerSettings(BaseSettings):
 
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8080
 
+    kserve_agent: str | None = None
+    """The Pod's ``internal.serving.kserve.io/logger`` annotation (the chart passes it by the Downward API):
+    unset outside KServe; empty in a Pod KServe gave no agent sidecar; set where the agent runs.
+
+    With a logger, KServe points the predictor Service at the agent's port (``kserve_agent_port``) the moment
+    the InferenceService changes, while the Pods without an agent are still being replaced, and their new
+    connections were refused for the whole roll (half of them, measured on the test cluster). So a scorer in
+    a Pod without an agent also answers on the agent's port; where the agent runs, the port is the agent's."""
+
+    kserve_agent_port: Annotated[int, Field(ge=1, le=65535)] = 9081
+    """KServe's agent port (``InferenceServiceDefaultAgentPort``, 9081 in KServe v0.20)."""
+
     workers: Annotated[int, Field(ge=1, le=64)] = 1
     """Server processes sharing ``http_port`` (:mod:`predictors.scorer.workers`): one per CPU the Pod may
     use (its CPU limit), since a process serves on one core at most. More than one per CPU only adds
@@ -114,6 +126,13 @@ class ScorerSettings(BaseSettings):
     def processes(self) -> int:
         """Server processes to run: ``workers``, but one for a shadow (both halves of a mirrored id must pair)."""
         return 1 if self.role is Role.SHADOW else self.workers
+
+    @property
+    def agent_port_fallback(self) -> int | None:
+        """The agent's port, if this process should answer on it too (a KServe Pod without an agent)."""
+        if self.kserve_agent is None or self.kserve_agent or self.kserve_agent_port == self.http_port:
+            return None
+        return self.kserve_agent_port
 
     @property
     def local_state(self) -> LocalState:
