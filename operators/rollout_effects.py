@@ -23,9 +23,10 @@ fire-and-forget and off the response path, so the shadow's answers never reach u
 the scorer writes nothing (no events, no feature pushes) and only exports metrics: its own latency, errors
 and score histogram, plus the rank agreement between its ranking and the champion's logged response.
 
-In Standard mode KServe points the predictor Service at the agent's port (8081) as soon as the logger is set,
-before the Pods without an agent are replaced: their new connections are refused until the roll ends (see
-the README). Turning the logger off is safe (agent Pods also serve on the container port).
+In Standard mode KServe points the predictor Service at the agent's port (9081) as soon as the logger is set,
+before the Pods without an agent are replaced; the scorer in such a Pod answers on that port too
+(``ScorerSettings.kserve_agent``), so none of their connections is refused. Turning the logger off is safe
+(agent Pods also serve on the container port).
 """
 
 from __future__ import annotations

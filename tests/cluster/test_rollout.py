@@ -7,10 +7,10 @@ and publishes ``tip_shown`` / ``tip_reaction`` drawn from the simulator's oracle
 reads are real reactions to what each version served. The shadow phase's rank agreement comes from the shadow
 scorer pairing KServe's logger CloudEvents (the agent sidecar built from the pinned KServe module).
 
-Known and not yet fixed: when the shadow phase turns KServe's logger on, KServe points the predictor Service
-at the agent's port before the Pods without an agent are replaced, and the player's new connections to those
-Pods are refused ("All connection attempts failed": about 200 in the first ~40 s of the rollout, none during
-the canary steps or promotion). The failures per phase are printed, not asserted away silently.
+No request may fail while Pods are replaced (at most 1 %, for a blip): predictor Pods drain before they stop
+(``kserve.drainSeconds``), and a scorer without KServe's agent also answers on the agent's port, where KServe
+points the Service the moment the shadow phase sets the logger (before that fix, about half the player's
+connections were refused for the ~40 s of that roll). The failures per phase are printed.
 """
 
 from __future__ import annotations
@@ -51,8 +51,8 @@ NS = "tipsml-rollout"
 OPERATOR = "app.kubernetes.io/component=operator"
 SHARE_TOLERANCE = RELATIVE_TOLERANCE
 """A step's measured share of requests may differ from its weight by half the weight: the tolerance the operator
-itself accepts a Pod split with (``operators.canary_split``). Measured while each split was in place: 25.5 % at
-25 %, 48.2 % at 50 %."""
+itself accepts a Pod split with (``operators.canary_split``). Measured while each split was in place: 24-25.5 % at
+25 %, 48-51.5 % at 50 %."""
 GATES = {"maxErrorRate": 0.05, "maxP99LatencyMs": 1000.0}
 """Loose latency: three scorer Pods, a shadow and a canary share two cores with the whole stack."""
 
@@ -208,10 +208,13 @@ def test_a_good_challenger_goes_through_shadow_and_both_canary_steps_to_promoted
     for (label, at), (_, end) in zip(marks, [*marks[1:], ("end", time.time())], strict=True):
         failed = sum(at <= t < end for t in traffic.report.failed_at)
         print(f"  requests failed during {label}: {failed}")
+    refused = sum(t >= started for t in traffic.report.failed_at)
+    attempted = refused + sum(s.at >= started for s in traffic.report.served)
     print(get_json(stack.cluster, "modelrollout", "good", "-n", NS)["status"].get("lastAnalysis"))
     print(stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout)
     assert status.get("phase") == "Promoted", status
     stack.champion_version = str(candidate)  # for the next test, whatever is asserted below
+    assert refused <= 0.01 * attempted, f"{refused} of {attempted} requests failed: {traffic.report.last_error}"
     assert killed, "the rollout never reached a serving canary step"
     assert status["trafficMechanism"].startswith("Standard: replica ratio"), status
     for weight, (since, until) in sorted(windows.items()):
