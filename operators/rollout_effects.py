@@ -253,7 +253,7 @@ class RolloutEffects:
         ):
             if deployment is None:
                 return f"{what}: Deployment not found yet"
-            if (pending := _rolling(deployment)) is not None:
+            if (pending := deployment_pending(deployment)) is not None:
                 return f"waiting for {what}: {pending}"
         return None
 
@@ -275,7 +275,7 @@ class RolloutEffects:
         self.split = f"{replicas} of {replicas + serving} Pods ({share:.0f} %)"
 
 
-def _rolling(deployment: dict[str, Any]) -> str | None:
+def deployment_pending(deployment: dict[str, Any]) -> str | None:
     """None when every Pod of ``deployment`` runs its current template and is ready (and no others are left)."""
     want = int(deployment["spec"].get("replicas") or 0)
     status = deployment.get("status") or {}

@@ -29,6 +29,7 @@ import pytest
 
 from contracts.names import CHAMPION_ALIAS, SCORER_MODEL
 from operators.canary_split import RELATIVE_TOLERANCE
+from operators.rollout_effects import deployment_pending
 from tests.cluster.stack_support import (
     VALUES,
     WORLD,
@@ -143,16 +144,13 @@ def _status(stack: Stack, name: str) -> dict[str, Any]:
     return status
 
 
-def _settled(deployment: dict[str, Any]) -> bool:
-    want, status = deployment["spec"]["replicas"], deployment.get("status") or {}
-    return bool(status.get("readyReplicas") == status.get("updatedReplicas") == status.get("replicas") == want)
-
-
 def _split_serving(stack: Stack, canary_pods: int) -> bool:
     """Every canary Pod ready and the predictor's own Pods settled: the share is the step's from here."""
     found = get_json(stack.cluster, "deployments", "-n", NS, "-l", "tipsml.io/track=canary")["items"]
     stable = get_json(stack.cluster, "deployment", "tip-scorer-predictor", "-n", NS)
-    return bool(found) and found[0]["spec"]["replicas"] == canary_pods and _settled(found[0]) and _settled(stable)
+    return bool(found) and found[0]["spec"]["replicas"] == canary_pods and not any(
+        deployment_pending(d) for d in (found[0], stable)
+    )
 
 
 def _ready_endpoints(stack: Stack) -> tuple[int, int]:
