@@ -160,6 +160,14 @@ class CanarySpec(CrdModel):
     min_samples: int = Field(default=200, ge=MIN_GATE_SAMPLES, le=MAX_SAMPLES)
     reward_margin: float = Field(default=0.02, ge=0.0, le=1.0)
     """Non-inferiority margin: the challenger's reward rate may be at most this much below the champion's."""
+    reward_confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
+    """One-sided confidence of the reward gate. A step passes once the challenger is shown, at this confidence,
+    to be no more than ``reward_margin`` below the champion; it fails only once it is shown, at the same
+    confidence, to be more than that below; in between it waits for more samples (and times out like any
+    other wait). Comparing point estimates instead would fail an equal model about half the time at a small
+    margin. The samples needed grow as the margin shrinks: an equal model typically passes after about
+    ``2 * p(1-p) * (1.645 / margin)^2`` rewarded samples a side at 0.95 with both rates near ``p``; at rates
+    near 0.5 that is ~60 at a margin of 0.15, ~1,100 at 0.035 and ~3,400 at 0.02."""
 
     @model_validator(mode="after")
     def _steps_increase(self) -> CanarySpec:

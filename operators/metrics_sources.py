@@ -93,10 +93,10 @@ class SeriesProvider(ABC):
         samples, error_rate, p99 = await self._serving({**scope, sm.LABEL_MODEL_VERSION: query.candidate_version},
                                                        query.since)
         shown, challenger = await self.rewards(query.candidate_version, query.since, scope)
-        champion = None
+        champion_shown, champion = 0, None
         if query.baseline_version is not None:
-            _, champion = await self.rewards(query.baseline_version, query.since, scope)
-        return CanaryObservation(samples, error_rate, p99, shown, challenger, champion)
+            champion_shown, champion = await self.rewards(query.baseline_version, query.since, scope)
+        return CanaryObservation(samples, error_rate, p99, shown, challenger, champion, champion_shown)
 
 
 class PrometheusProvider(SeriesProvider):

@@ -25,7 +25,7 @@ from contracts.crds import (
     RolloutPhase,
 )
 from operators.conditions import ConditionStatus, condition_is, set_condition
-from operators.metrics import CanaryObservation, ShadowObservation
+from operators.metrics import CanaryObservation, ShadowObservation, reward_difference_interval
 
 Verdict = Literal["pass", "fail", "wait"]
 _GATE_STATUS: dict[Verdict, ConditionStatus] = {"pass": "True", "fail": "False", "wait": "Unknown"}
@@ -183,15 +183,24 @@ def evaluate_canary(
         spec, obs.samples, obs.error_rate, obs.p99_latency_ms, spec.canary.min_samples, metrics, reasons
     )
     challenger, champion = obs.challenger_reward_rate, obs.champion_reward_rate
-    if obs.reward_samples < spec.canary.min_samples or challenger is None or champion is None:
+    if (obs.reward_samples < spec.canary.min_samples or challenger is None or champion is None
+            or obs.champion_reward_samples <= 0):  # fmt: skip
         waiting.append(f"{obs.reward_samples}/{spec.canary.min_samples} rewarded samples")
     else:
-        metrics.update(challengerReward=challenger, championReward=champion)
-        if challenger < champion - spec.canary.reward_margin:
+        margin, confidence = spec.canary.reward_margin, spec.canary.reward_confidence
+        low, high = reward_difference_interval(
+            challenger, obs.reward_samples, champion, obs.champion_reward_samples, confidence
+        )
+        metrics.update(challengerReward=challenger, championReward=champion, championRewardSamples=float(
+            obs.champion_reward_samples), rewardDifferenceLow=low, rewardDifferenceHigh=high)  # fmt: skip
+        if high < -margin:
             reasons.append(
-                f"reward {challenger:.3f} inferior to champion {champion:.3f}"
-                f" - margin {spec.canary.reward_margin}"
+                f"reward {challenger:.3f} inferior to champion {champion:.3f} - margin {margin}"
+                f" (difference at most {high:+.3f} at {confidence:.0%} confidence)"
             )
+        elif low < -margin:
+            # Kept free of the changing numbers (they are in the metrics): a Waiting Event is posted per change.
+            waiting.append(f"reward not yet shown within {margin} of the champion's at {confidence:.0%} confidence")
     return _verdict(RolloutPhase.CANARY, step, obs.samples, metrics, reasons, waiting, now)
 
 

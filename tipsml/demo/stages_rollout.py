@@ -36,8 +36,10 @@ SAMPLES: Final = 200
 CANARY_SAMPLES: Final = 300
 REWARD_MARGIN: Final = 0.06
 """Sized for two equal models, which differ by noise only: at a positive rate near 0.3, 300 rewarded samples
-against ~2,700 for the champion (the 10 % step) give the difference a standard error of ~0.028, so 0.06 wrongly
-rolls back ~2 % of such rollouts; the operator's default 0.02 would roll back ~25 % of them at this size."""
+against ~2,700 for the champion (the 10 % step) put the gate's 95 % bounds ~0.046 either side of the observed
+difference. An equal challenger passes at the first look about 70 % of the time and otherwise after a top-up
+of traffic; a wrong rollback needs it to look 0.106 worse (below 0.01 %). The operator's default margin, 0.02,
+would need ~2,900 rewarded samples a side."""
 ANALYSIS_LIMIT_S: Final = 90
 """A phase without a verdict after this long ends the rollout Failed (the machine's own timeout); a phase
 needs ~20 s of traffic at most here."""
@@ -122,7 +124,8 @@ async def _drive(run: DemoRun, spec: ModelRolloutSpec, champion: str, registry: 
         f"  ModelRollout of version {spec.candidate.version} against @champion version {champion}. Gates: shadow "
         f"≥ {sh.min_samples} mirrored requests, score PSI ≤ {sh.max_psi}, rank agreement ≥ {sh.min_rank_agreement}; "
         f"canary steps {' → '.join(f'{s.weight}%' for s in ca.steps)}, each ≥ {ca.min_samples} rewarded samples "
-        f"and reward ≥ champion's - {ca.reward_margin}; every phase error rate ≤ {gates.max_error_rate}, "
+        f"and reward shown within {ca.reward_margin} of the champion's at {ca.reward_confidence:.0%}; "
+        f"every phase error rate ≤ {gates.max_error_rate}, "
         f"p99 ≤ {gates.max_p99_latency_ms:.0f} ms; no verdict within {sh.max_duration_seconds}s fails the rollout.")
     launch = scorer_launcher(run)
     run.console.print(f"  starting the champion, version {champion}, as a scorer process (metrics role champion)")

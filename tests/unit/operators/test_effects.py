@@ -51,7 +51,7 @@ class FixedMetrics:
 
 
 GOOD_SHADOW = ShadowObservation(samples=300, error_rate=0.0, p99_latency_ms=12.0, psi=0.05, rank_agreement=0.8)
-GOOD_CANARY = CanaryObservation(300, 0.0, 12.0, 300, 0.31, 0.30)
+GOOD_CANARY = CanaryObservation(300, 0.0, 12.0, 5000, 0.31, 0.30, 5000)
 
 
 def _spec() -> ModelRolloutSpec:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
 from operators.metrics import CanaryObservation, ShadowObservation
 from operators.rollout_machine import (
@@ -25,9 +27,10 @@ GOOD_CANARY = CanaryObservation(
     samples=300,
     error_rate=0.0,
     p99_latency_ms=12.0,
-    reward_samples=300,
+    reward_samples=5000,
     challenger_reward_rate=0.31,
     champion_reward_rate=0.30,
+    champion_reward_samples=5000,  # enough for the default 0.02 margin at 95 %
 )
 
 
@@ -94,10 +97,42 @@ def test_inferior_reward_in_canary_rolls_back() -> None:
         reward_samples=300,
         challenger_reward_rate=0.20,
         champion_reward_rate=0.30,
+        champion_reward_samples=300,
     )
     d = advance(spec, st, now=T0 + timedelta(seconds=61), generation=1, observation=worse)
     assert d.status.phase is RolloutPhase.ROLLED_BACK and d.status.traffic_percent == 0
     assert RestoreBaseline() in d.actions
+
+
+def test_an_inconclusive_reward_waits_for_samples_instead_of_rolling_back() -> None:
+    # The observation a cluster run ended on: an equal challenger (the champion's own model) 58/157 against the
+    # champion's 75/143, margin 0.15. Point estimates said "0.369 inferior to 0.524 - 0.15" and rolled it back;
+    # at 95 % the difference may be as high as -0.06, so the step waits for more rewards.
+    spec = _spec(canary={"steps": [{"weight": 25, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}],
+                         "minSamples": 150, "rewardMargin": 0.15})  # fmt: skip
+    st = advance(spec, _run_to_shadow(spec), now=T0, generation=1, observation=GOOD_SHADOW).status
+    unlucky = CanaryObservation(170, 0.0, 10.0, 157, 58 / 157, 75 / 143, 143)
+    d = advance(spec, st, now=T0 + timedelta(seconds=30), generation=1, observation=unlucky)
+    assert d.status.phase is RolloutPhase.CANARY and d.actions == []
+    result = d.status.last_analysis
+    assert result is not None
+    assert result.reasons == ["reward not yet shown within 0.15 of the champion's at 95% confidence"]
+    assert result.metrics["rewardDifferenceHigh"] == pytest.approx(-0.061, abs=1e-3)
+    assert [e.reason for e in d.events] == ["Waiting"]
+    # Four times the rewards at the same rates: still neither shown within the margin nor beyond it; the pass
+    # posts no second Event for the same reason.
+    more = CanaryObservation(680, 0.0, 10.0, 628, 232 / 628, 300 / 572, 572)
+    again = advance(spec, d.status, now=T0 + timedelta(seconds=60), generation=1, observation=more)
+    assert again.status.phase is RolloutPhase.CANARY and again.actions == [] and again.events == []
+    # A challenger really 0.22 worse is shown beyond the margin and rolled back.
+    worse = CanaryObservation(680, 0.0, 10.0, 628, 0.30, 0.52, 572)
+    failed = advance(spec, again.status, now=T0 + timedelta(seconds=90), generation=1, observation=worse)
+    assert failed.status.phase is RolloutPhase.ROLLED_BACK
+    assert failed.status.last_analysis is not None and "inferior" in failed.status.last_analysis.reasons[0]
+    # Rates an equal model drifts to: the lower bound clears -0.15 and the step passes.
+    equal = CanaryObservation(680, 0.0, 10.0, 628, 0.45, 0.47, 572)
+    passed = advance(spec, again.status, now=T0 + timedelta(seconds=90), generation=1, observation=equal)
+    assert (passed.status.phase, passed.status.current_step) == (RolloutPhase.CANARY, 1)
 
 
 def test_waits_for_samples_then_fails_after_max_duration() -> None:
