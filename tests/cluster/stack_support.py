@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,8 @@ class Stack:
     nats: str
     champion_version: str
     timings: dict[str, float]
+    trained_version: str = ""
+    """The version the pipeline trained at install (the champion unless ``install_stack`` was given another)."""
 
 
 def run(argv: list[str], env: dict[str, str] | None = None, timeout: float = 600) -> str:
@@ -162,8 +164,17 @@ def train_and_register(mlflow: str, event_log: Path, work: Path, settings: dict[
     return str(max(int(v.version) for v in client.search_model_versions(f"name='{SCORER_MODEL}'")))
 
 
-def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list[Path], pods_expected: int) -> Stack:
-    """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready."""
+ChampionMaker = Callable[[str, Path], str]
+"""(in-cluster MLflow URI, the training work directory) → the registered version to make ``@champion``."""
+
+
+def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list[Path], pods_expected: int,
+                  champion: ChampionMaker | None = None) -> Stack:  # fmt: skip
+    """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready.
+
+    The champion is the version the pipeline trains on :data:`WORLD`, or the one ``champion`` registers after it
+    (from the pipeline's own training set, which it finds under ``work``).
+    """
     timings: dict[str, float] = {}
     cluster.kubectl("create", "namespace", namespace)
     started = time.monotonic()
@@ -174,7 +185,9 @@ def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list
     mlflow = f"http://{cluster_ip(cluster, namespace, 'mlflow')}:5000"
     nats = f"nats://{cluster_ip(cluster, namespace, 'nats')}:4222"
     t0 = time.monotonic()
-    version = train_and_register(mlflow, simulate_world(work), work)
+    trained = version = train_and_register(mlflow, simulate_world(work), work)
+    if champion is not None:
+        version = champion(mlflow, work)
     import mlflow as mlflow_lib
 
     mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow).set_registered_model_alias(
@@ -186,7 +199,7 @@ def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list
     helm(cluster, "install", "tipsml", str(REPO / "charts" / "tipsml"), "-n", namespace, *files, "--timeout", "10m")
     ready = wait_all_ready(cluster, namespace, 420, expect=pods_expected)
     timings["tipsml chart Ready"] = ready + time.monotonic() - t0
-    return Stack(cluster, namespace, mlflow, nats, version, timings)
+    return Stack(cluster, namespace, mlflow, nats, version, timings, trained)
 
 
 def nats_counts(url: str) -> dict[str, int]:
