@@ -118,6 +118,7 @@ class Ablation:
         from pipelines.steps.registry import use_experiment
         from pipelines.steps.train import LABEL, feature_matrix, train_lightgbm
 
+        mlflow.set_tracking_uri(tracking_uri)  # the fixture restores the previous one
         (run_dir,) = (work / "state" / "pipeline-runs").glob("train-*")
         train = pd.read_parquet(run_dir / "training-set" / "train_set")
         test = pd.read_parquet(run_dir / "training-set" / "test_set")
@@ -130,7 +131,6 @@ class Ablation:
             "every input": float(roc_auc_score(test[LABEL], full.predict(feature_matrix(test, MODEL_FEATURES)))),
         }
         example = feature_matrix(train, features).head(5)
-        mlflow.set_tracking_uri(tracking_uri)
         use_experiment()  # the pipeline's experiment, artifacts on the server
         with mlflow.start_run(run_name=f"tip-scorer-without-{LEFT_OUT}"):
             info = mlflow.lightgbm.log_model(booster, name="model", input_example=example,
