@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,21 @@ def _split_serving(stack: Stack, canary_pods: int) -> bool:
     )
 
 
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def _left_steps(status: dict[str, Any]) -> dict[int, float]:
+    """Step weight -> when the operator's pass that ended the step ran (from ``status.history``)."""
+    left: dict[int, float] = {}
+    entered = [(e["trafficPercent"], _epoch(e["time"])) for e in status.get("history") or []
+               if e["toPhase"] == "Canary"]  # fmt: skip
+    ends = [_epoch(e["time"]) for e in status.get("history") or [] if e["toPhase"] == "Promoted"]
+    for (weight, _), end in zip(entered, [t for _, t in entered[1:]] + ends, strict=False):
+        left[weight] = end
+    return left
+
+
 def _ready_endpoints(stack: Stack) -> tuple[int, int]:
     """(stable, canary) Pods the predictor Service sends new connections to right now."""
     slices = get_json(stack.cluster, "endpointslices", "-n", NS, "-l",
@@ -251,7 +267,8 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(_rollout("good", str(candidate), 0.1, RERANKS)))
     started = time.time()
     phases: dict[str, float] = {}
-    windows: dict[int, list[float]] = {}  # step weight -> [split first seen serving, last seen serving]
+    serving: set[int] = set()  # step weights whose split this loop saw in place
+    opened: dict[int, float] = {}  # step weight -> the operator's analysis window start (stepStartedAt), last seen
     killed = ""
     endpoints: dict[int, list[tuple[int, int]]] = {}  # step weight -> (stable, canary) ready endpoints, sampled
     status: dict[str, Any] = {}
@@ -262,13 +279,13 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
         if label not in phases:
             phases[label] = time.time()
             print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
+        if phase == "Canary" and status.get("stepStartedAt"):
+            # The operator opens a step's window when its split serves (it moves stepStartedAt until then).
+            opened[weight] = _epoch(status["stepStartedAt"])
         if phase == "Canary" and _split_serving(stack, canary_replicas(weight, STABLE_REPLICAS)):
-            # The share is measured only while the step's split is in place: promotion deletes the canary
-            # before the status says Promoted, and those seconds are the stable Pods' alone.
-            windows.setdefault(weight, [time.time(), time.time()])[1] = time.time()
-        if phase == "Canary" and weight in windows:
+            serving.add(weight)
             endpoints.setdefault(weight, []).append(_ready_endpoints(stack))
-        if phase == "Canary" and weight == STEPS[0] and not killed and weight in windows:
+        if phase == "Canary" and weight == STEPS[0] and not killed and weight in serving:
             # Every operator replica at once: no standby takes over, the Deployment's new Pods resume.
             killed = ", ".join(p["metadata"]["name"] for p in pods(stack.cluster, NS, OPERATOR))
             stack.cluster.kubectl("delete", "pods", "-n", NS, "-l", OPERATOR, "--wait=false")
@@ -285,19 +302,25 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
     attempted = refused + sum(s.at >= started for s in traffic.report.served)
     print(get_json(stack.cluster, "modelrollout", "good", "-n", NS)["status"].get("lastAnalysis"))
     print(stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout)
-    print("served by version so far (requests, positive rate, mean latency ms): "
+    print("served by version so far (requests, positive rate, p99 latency ms): "
           f"{traffic.report.by_version()}")  # fmt: skip
     assert status.get("phase") == "Promoted", status
     stack.champion_version = str(candidate)  # for the next test, whatever is asserted below
     assert refused <= 0.01 * attempted, f"{refused} of {attempted} requests failed: {traffic.report.last_error}"
     assert killed, "the rollout never reached a serving canary step"
     assert status["trafficMechanism"].startswith("Standard: replica ratio"), status
-    for weight, (since, until) in sorted(windows.items()):
+    # Each step's share over the window its gates judged: from the operator's window start to the pass that
+    # left the step (the history entry's time is that pass's, before it deleted or resized anything). A poll
+    # of this loop is seconds apart on the busy node, so its own view of the split would be too coarse.
+    left = _left_steps(status)
+    assert set(opened) == set(left) == set(STEPS), (opened, left)
+    for weight in STEPS:
+        since, until = opened[weight], left[weight]
         share, n = traffic.report.share(str(candidate), since, until)
         print(f"canary {weight}%: candidate served {share:.1%} of {n} requests ({traffic.report.errors} failed "
               f"in the module so far{': ' + traffic.report.last_error if traffic.report.errors else ''})")
         seen = sorted(set(endpoints.get(weight, [])))
-        print(f"  ready endpoints (stable, canary) seen in that window: {seen}")
+        print(f"  window {until - since:.1f}s; ready endpoints (stable, canary) seen while the split served: {seen}")
         assert n >= 30 and abs(share - weight / 100) <= SHARE_TOLERANCE * weight / 100, (weight, share, n)
     assert registry.get_model_version_by_alias(SCORER_MODEL, CHAMPION_ALIAS).version == str(candidate)
     listed = stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout
