@@ -11,7 +11,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from statistics import NormalDist
 from typing import Protocol
 
 Buckets = Sequence[tuple[float, float]]
@@ -126,25 +125,3 @@ def kendall_tau(a: Sequence[float], b: Sequence[float]) -> float:
                 discordant += 1
     return (concordant - discordant) / (n * (n - 1) / 2)
 
-
-def reward_difference_interval(
-    challenger_rate: float, challenger_n: int, champion_rate: float, champion_n: int, confidence: float
-) -> tuple[float, float]:
-    """Two one-sided ``confidence`` bounds on (challenger rate - champion rate): the Agresti-Caffo interval.
-
-    Each version's rate is a binomial proportion over its rewarded samples. The plain Wald interval under-covers
-    at the sample sizes a canary step sees (a few hundred) and collapses to zero width at rates of 0 or 1;
-    adding one positive and one negative to each side before the Wald formula (Agresti & Caffo, 2000) gives
-    near-nominal coverage there at no cost in code. The lower bound is the worst the challenger can plausibly
-    be, the upper bound the best: a non-inferiority gate passes when the lower bound clears the margin and
-    fails when even the upper bound does not.
-    """
-    if challenger_n <= 0 or champion_n <= 0:
-        raise ValueError("both versions need rewarded samples")
-    if not 0.5 <= confidence < 1.0:
-        raise ValueError(f"confidence must be in [0.5, 1), got {confidence}")
-    c = (challenger_rate * challenger_n + 1.0) / (challenger_n + 2.0)
-    b = (champion_rate * champion_n + 1.0) / (champion_n + 2.0)
-    se = math.sqrt(c * (1.0 - c) / (challenger_n + 2.0) + b * (1.0 - b) / (champion_n + 2.0))
-    half = NormalDist().inv_cdf(confidence) * se
-    return c - b - half, c - b + half

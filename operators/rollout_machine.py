@@ -25,7 +25,8 @@ from contracts.crds import (
     RolloutPhase,
 )
 from operators.conditions import ConditionStatus, condition_is, set_condition
-from operators.metrics import CanaryObservation, ShadowObservation, reward_difference_interval
+from operators.metrics import CanaryObservation, ShadowObservation
+from operators.reward_gate import judge_rewards
 
 Verdict = Literal["pass", "fail", "wait"]
 _GATE_STATUS: dict[Verdict, ConditionStatus] = {"pass": "True", "fail": "False", "wait": "Unknown"}
@@ -182,25 +183,7 @@ def evaluate_canary(
     waiting = _common_gates(
         spec, obs.samples, obs.error_rate, obs.p99_latency_ms, spec.canary.min_samples, metrics, reasons
     )
-    challenger, champion = obs.challenger_reward_rate, obs.champion_reward_rate
-    if (obs.reward_samples < spec.canary.min_samples or challenger is None or champion is None
-            or obs.champion_reward_samples <= 0):  # fmt: skip
-        waiting.append(f"{obs.reward_samples}/{spec.canary.min_samples} rewarded samples")
-    else:
-        margin, confidence = spec.canary.reward_margin, spec.canary.reward_confidence
-        low, high = reward_difference_interval(
-            challenger, obs.reward_samples, champion, obs.champion_reward_samples, confidence
-        )
-        metrics.update(challengerReward=challenger, championReward=champion, championRewardSamples=float(
-            obs.champion_reward_samples), rewardDifferenceLow=low, rewardDifferenceHigh=high)  # fmt: skip
-        if high < -margin:
-            reasons.append(
-                f"reward {challenger:.3f} inferior to champion {champion:.3f} - margin {margin}"
-                f" (difference at most {high:+.3f} at {confidence:.0%} confidence)"
-            )
-        elif low < -margin:
-            # Kept free of the changing numbers (they are in the metrics): a Waiting Event is posted per change.
-            waiting.append(f"reward not yet shown within {margin} of the champion's at {confidence:.0%} confidence")
+    judge_rewards(spec.canary, obs, metrics, reasons, waiting)
     return _verdict(RolloutPhase.CANARY, step, obs.samples, metrics, reasons, waiting, now)
 
 

@@ -1,4 +1,4 @@
-"""Quantiles, PSI and Kendall tau used by the gates."""
+"""Quantiles, PSI, Kendall tau and the reward bounds used by the gates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from operators.metrics import histogram_quantile, kendall_tau, psi, reward_difference_interval
+from operators.metrics import histogram_quantile, kendall_tau, psi
+from operators.reward_gate import reward_difference_interval
 
 INF = math.inf
 
