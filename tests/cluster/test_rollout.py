@@ -61,11 +61,11 @@ STABLE_REPLICAS = 9
 STEPS = (10, 50)
 LEFT_OUT = "tip_like_rate"
 """The input the champion was trained without (the largest-gain input after recent exposure; its absence costs
-~0.015 held-out AUC while the score distribution and rankings stay close enough for the shadow gates)."""
+~0.015 held-out AUC and makes the two models rank one user's candidates differently: see :data:`RERANKS`)."""
 OPERATOR = "app.kubernetes.io/component=operator"
 SHARE_TOLERANCE = RELATIVE_TOLERANCE
 """A step's measured share of requests may differ from its weight by half the weight: the tolerance the operator
-itself accepts a Pod split with (``operators.canary_split``). Measured while each split was in place: 9.8 % of 1,451
+itself accepts a Pod split with (``operators.canary_split``). Measured over the window the gates judged: 9.8 % of 1,451
 requests at 10 %, 53.9 % of 76 at 50 % (with three replicas and 25/50 % steps: 24-27 % and 48-54 %)."""
 GATES = {"maxErrorRate": 0.05, "maxP99LatencyMs": 1000.0}
 """Loose latency: nine scorer Pods, a shadow and up to nine canary Pods share two cores with the whole stack (the
