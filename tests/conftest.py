@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from nats.js.errors import NotFoundError  # noqa: E402
 from streams.topology import ensure_streams  # noqa: E402
 from tipsml.stack.nats_server import nats_server_command  # noqa: E402
 from tipsml.stack.processes import free_port, spawn, stop_pid  # noqa: E402
+
+if TYPE_CHECKING:
+    from feast import FeatureStore
 
 
 @dataclass
@@ -78,3 +82,23 @@ async def jetstream(nats_server: NatsServer) -> AsyncIterator[JetStreamContext]:
                 pass  # an ephemeral consumer of an earlier test went away on its own meanwhile
     yield js
     await nc.drain()
+
+
+@pytest.fixture(scope="session")
+def open_stock_store() -> Callable[[Path], FeatureStore]:
+    """Opens a local-default state root through Feast's own SQLite online store, not the project's.
+
+    What a reader without ``feature_repo.online_store`` sees: tests compare the project's store against it.
+    """
+    from feast import FeatureStore
+    from feast.infra.online_stores.sqlite import SqliteOnlineStoreConfig
+
+    from contracts.local_state import LocalState
+    from feature_repo.config import repo_config
+
+    def open_(root: Path) -> FeatureStore:
+        config = repo_config(root)
+        config.online_config = SqliteOnlineStoreConfig(path=str(LocalState(root.resolve()).feast_dir / "online.db"))
+        return FeatureStore(config=config)
+
+    return open_

@@ -8,7 +8,9 @@ tip's category) and the request's ``profile_features``.
 * ``transform="in_process"`` (default): read each of the service's feature views once, for its unique
   keys only (1 user, the candidate tips, the user x their categories), through the online store's
   ``online_read`` (Feast's provider interface), lay the values out as one column per input (a user's own
-  row repeated, not looked up per candidate), then call that very function here. Tip stats come first
+  row repeated, not looked up per candidate), then call that very function here. On the local default's
+  store (:class:`feature_repo.online_store.BatchedSqliteOnlineStore`) the keys go in as plain strings
+  (``read_string_keys``), without an ``EntityKey`` proto per key. Tip stats come first
   because they carry the category that keys the affinity read. Feast's ``get_online_features`` does the
   same reads but builds a per-row protobuf response, and its on-demand path converts every value to
   protobuf and back: for 20 candidates that costs a multiple (bench/scorer_load.py prints it).
@@ -34,7 +36,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from feast.protos.feast.types.EntityKey_pb2 import EntityKey
@@ -54,6 +56,17 @@ REQUEST_NAMES: Final = (*(f.name for f in PROFILE_FEATURES), REQUEST_TIME_FIELD)
 """The on-demand view's request data: the recommender's profile features and the request time."""
 
 Transform = Literal["in_process", "feast"]
+
+
+@runtime_checkable
+class StringKeyReads(Protocol):
+    """An online store that reads keys given as strings (``BatchedSqliteOnlineStore``)."""
+
+    def read_string_keys(
+        self, config: Any, table: Any, join_keys: Sequence[str], keys: Sequence[Sequence[str]]
+    ) -> list[dict[str, Any] | None]:
+        """Per key, its features' ``Value`` protos, or None when it has no row."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +129,7 @@ class FeastFeatureSource:
         self._service: Any = None
         self._views: list[_View] = []
         self._online_store: Any = None
+        self._string_keys: StringKeyReads | None = None
 
     @property
     def local(self) -> bool:
@@ -142,6 +156,8 @@ class FeastFeatureSource:
                     views.append(_View(view, join_keys, [f.name for f in p.features], view.name == CATEGORY_VIEW))
                 # Feast has no public accessor for the provider whose online_read get_online_features uses.
                 online_store = self._store._get_provider()
+                store = getattr(online_store, "online_store", None)
+                self._string_keys = store if isinstance(store, StringKeyReads) else None
             except Exception as e:  # noqa: BLE001 - any registry failure means the store is unusable
                 raise FeatureStoreUnavailableError(f"cannot read the feature registry: {type(e).__name__}: {e}") from e
             # Tip stats first: they carry the category that keys the affinity view.
@@ -222,15 +238,21 @@ class FeastFeatureSource:
 
     def _online_read(self, v: _View, keys: list[tuple[str, ...]]) -> list[dict[str, object]]:
         """Values of the view's features for each key ({} for a key without a row), straight from the store."""
-        join_keys = list(v.join_keys)
-        protos = [EntityKey(join_keys=join_keys, entity_values=[Value(string_val=s) for s in key]) for key in keys]
         try:
-            read = self._online_store.online_read(
-                config=self._store.config, table=v.view, entity_keys=protos, requested_features=v.features
-            )
+            if self._string_keys is not None:
+                found = self._string_keys.read_string_keys(self._store.config, v.view, v.join_keys, keys)
+            else:
+                join_keys = list(v.join_keys)
+                protos = [
+                    EntityKey(join_keys=join_keys, entity_values=[Value(string_val=s) for s in key]) for key in keys
+                ]
+                read = self._online_store.online_read(
+                    config=self._store.config, table=v.view, entity_keys=protos, requested_features=v.features
+                )
+                found = [values for _, values in read]
         except Exception as e:  # noqa: BLE001 - see module docstring
             raise FeatureStoreUnavailableError(f"online feature read failed: {type(e).__name__}: {e}") from e
-        return [{f: _python(x) for f, x in values.items()} if values else {} for _, values in read]
+        return [{f: _python(x) for f, x in values.items()} if values else {} for values in found]
 
     def _rows_by_feast(self, service: Any, user_id: str, tip_ids: Sequence[str], sent: dict[str, Any]) -> Matrix:
         n = len(tip_ids)

@@ -1,8 +1,9 @@
-"""The batched SQLite online store writes exactly what Feast's stock SQLite store writes (real Feast stores)."""
+"""The batched SQLite online store writes and reads exactly what Feast's stock SQLite store does (real Feast stores)."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pandas as pd
 import pytest
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import get_online_store_from_config
-from feast.infra.online_stores.sqlite import SqliteOnlineStore, SqliteOnlineStoreConfig
+from feast.infra.online_stores.sqlite import SqliteOnlineStore
+from feast.protos.feast.types.EntityKey_pb2 import EntityKey as EntityKeyProto
+from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 
 from contracts.local_state import LocalState
-from feature_repo.config import PROJECT, apply_definitions, open_store, repo_config
+from feature_repo.config import PROJECT, apply_definitions, open_store
 from feature_repo.online_store import BatchedSqliteOnlineStore
 
 pytestmark = pytest.mark.integration
@@ -120,13 +123,6 @@ READS = {
 }
 
 
-def stock_store(root: Path) -> FeatureStore:
-    """The same repo config, but with Feast's own SQLite online store."""
-    config = repo_config(root)
-    config.online_config = SqliteOnlineStoreConfig(path=str(LocalState(root.resolve()).feast_dir / "online.db"))
-    return FeatureStore(config=config)
-
-
 def table_rows(store: FeatureStore) -> dict[str, list[tuple[object, ...]]]:
     """Every stored row of every view (``created_ts`` is the write's wall clock, so it is left out)."""
     path = LocalState(Path(store.config.repo_path)).feast_dir / "online.db"
@@ -147,8 +143,10 @@ def online_values(store: FeatureStore) -> dict[str, dict[str, list[object]]]:
     return out
 
 
-def test_batched_store_writes_the_rows_and_values_of_the_stock_store(tmp_path: Path) -> None:
-    batched, stock = open_store(tmp_path / "batched"), stock_store(tmp_path / "stock")
+def test_batched_store_writes_the_rows_and_values_of_the_stock_store(
+    tmp_path: Path, open_stock_store: Callable[[Path], FeatureStore]
+) -> None:
+    batched, stock = open_store(tmp_path / "batched"), open_stock_store(tmp_path / "stock")
     assert type(get_online_store_from_config(batched.config.online_store)) is BatchedSqliteOnlineStore
     assert type(get_online_store_from_config(stock.config.online_store)) is SqliteOnlineStore
     for store in (batched, stock):
@@ -167,10 +165,48 @@ def test_batched_store_writes_the_rows_and_values_of_the_stock_store(tmp_path: P
     assert got["user_tasks"]["open_tasks_json"][0].startswith('[{"task_id":"a"')
 
 
-def test_stock_reader_reads_what_the_batched_store_wrote(tmp_path: Path) -> None:
-    """A reader on Feast's own store (another process, another config) sees the batched writes unchanged."""
-    batched = open_store(tmp_path)
-    apply_definitions(batched)
+def pushed(root: Path) -> FeatureStore:
+    """The project's store at ``root`` with every push of ``PUSHES`` written."""
+    store = open_store(root)
+    apply_definitions(store)
     for source, df in PUSHES:
-        batched.push(source, df)
-    assert online_values(stock_store(tmp_path)) == online_values(batched)
+        store.push(source, df)
+    return store
+
+
+def test_stock_reader_reads_what_the_batched_store_wrote(
+    tmp_path: Path, open_stock_store: Callable[[Path], FeatureStore]
+) -> None:
+    """A reader on Feast's own store (another process, another config) sees the batched writes unchanged."""
+    batched = pushed(tmp_path)
+    assert online_values(open_stock_store(tmp_path)) == online_values(batched)
+
+
+def entity_keys(rows: list[dict[str, str]]) -> list[EntityKeyProto]:
+    return [
+        EntityKeyProto(join_keys=list(row), entity_values=[ValueProto(string_val=v) for v in row.values()])
+        for row in rows
+    ]
+
+
+def test_online_read_returns_what_the_stock_read_returns(
+    tmp_path: Path, open_stock_store: Callable[[Path], FeatureStore]
+) -> None:
+    """Per key the same timestamp and values, None for a key without rows; the string-key read the same values."""
+    batched = pushed(tmp_path)
+    ours, stock = BatchedSqliteOnlineStore(), SqliteOnlineStore()
+    config, stock_config = batched.config, open_stock_store(tmp_path).config
+    for view, rows in READS.items():
+        table = batched.get_feature_view(view)
+        keys = [*entity_keys(rows), *entity_keys(rows[:1])]  # a key asked twice is answered twice
+        got = ours.online_read(config, table, keys)
+        assert got == stock.online_read(stock_config, table, keys), view
+        assert got[-1] == got[0] and got[0][0] is not None and got[0][0].tzinfo is not None
+        join_keys = list(rows[0])
+        strings = ours.read_string_keys(config, table, join_keys, [list(r.values()) for r in rows])
+        assert strings == [values for _, values in got[: len(rows)]], view
+    activity = ours.online_read(config, batched.get_feature_view("user_activity"), entity_keys(READS["user_activity"]))
+    stamps = [stamp for stamp, _ in activity]
+    assert stamps[3] is None and stamps[1] == stamps[2]
+    assert stamps[0] is not None and stamps[1] is not None and stamps[0] - stamps[1] == LATER - TS  # u1's upsert
+    assert ours.online_read(config, batched.get_feature_view("tip_stats"), []) == []

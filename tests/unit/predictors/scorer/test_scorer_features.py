@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from feast import FeatureStore
 
 from bench.scorer_world import ScorerWorld
 from contracts.profile import ProfileFeatures
@@ -50,6 +52,22 @@ def test_in_process_transform_equals_feasts_on_demand_view(
     assert a.shape == (16, len(MODEL_FEATURES))
     assert np.isfinite(a).all()
     np.testing.assert_allclose(a, b)
+
+
+def test_string_key_reads_equal_entity_key_reads(
+    sources: tuple[FeastFeatureSource, FeastFeatureSource],
+    world: ScorerWorld,
+    open_stock_store: Callable[[Path], FeatureStore],
+) -> None:
+    """The local store takes keys as strings; Feast's own store (any other) gets ``EntityKey`` protos: same rows."""
+    ours, _ = sources
+    stock = FeastFeatureSource(open_stock_store(world.root), MODEL_FEATURES)
+    ours.probe()
+    stock.probe()
+    assert ours._string_keys is not None and stock._string_keys is None
+    tips = [*world.tips[3:18], "tip-unknown"]
+    for user in ("user-3", "never-seen"):
+        np.testing.assert_array_equal(ours.rows(user, tips, None, 1.9e9), stock.rows(user, tips, None, 1.9e9))
 
 
 def test_unknown_user_gets_cold_start_rows_not_an_error(
@@ -136,9 +154,13 @@ def _old_path_rows(store: Any, user: str, tips: list[str], profile: ProfileFeatu
 )
 @pytest.mark.parametrize("user", ["user-2", "never-seen"])
 def test_new_path_scores_equal_the_old_paths_to_1e_9(
-    world: ScorerWorld, user: str, profile: ProfileFeatures | None
+    world: ScorerWorld,
+    user: str,
+    profile: ProfileFeatures | None,
+    open_stock_store: Callable[[Path], FeatureStore],
 ) -> None:
-    """Same inputs, same scores: column-wise inputs with the tip-stats copy vs Feast rows + scoring_inputs per row."""
+    """Same inputs, same scores: column-wise inputs from the project's store with the tip-stats copy vs Feast's
+    own SQLite reader's rows + scoring_inputs per row."""
     store = open_store(world.root)
     model = load_model_dir(world.model_dir, MODEL_FEATURES)
     source = FeastFeatureSource(store, MODEL_FEATURES, tip_stats_cache=TtlCache(1.0, 1000))
@@ -146,6 +168,6 @@ def test_new_path_scores_equal_the_old_paths_to_1e_9(
     at = 1.9e9
     source.rows(user, tips[:7], profile, at)  # fills the tip-stats copy: the new path reads some tips from it
     new = model.score(source.rows(user, tips, profile, at))
-    old = model.score(_old_path_rows(store, user, tips, profile, at))
+    old = model.score(_old_path_rows(open_stock_store(world.root), user, tips, profile, at))
     assert len(set(new.tolist())) > 1
     np.testing.assert_allclose(new, old, rtol=0, atol=1e-9)
