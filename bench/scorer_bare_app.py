@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -72,14 +73,14 @@ def main() -> None:
     apply_offline_switches()
     import uvicorn
 
-    from predictors.scorer.workers import listen_socket, run_workers, share_metrics
+    from predictors.scorer.workers import run_workers, share_metrics, worker_sockets
 
     settings = ScorerSettings()
     if settings.processes > 1:
         share_metrics()  # as the scorer does with several workers: same metrics cost
-    sock = listen_socket(args.port, "127.0.0.1")
+    socks = worker_sockets(settings.processes, args.port, "127.0.0.1")
 
-    def serve_one() -> None:
+    def serve_one(own: list[socket.socket]) -> None:
         config = uvicorn.Config(
             build_app(settings),
             log_level="warning",
@@ -87,12 +88,12 @@ def main() -> None:
             proxy_headers=False,
             loop=settings.event_loop,
         )
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=own)
 
     if settings.processes == 1:
-        serve_one()
+        serve_one(socks)
     else:
-        sys.exit(run_workers(settings.processes, serve_one, name="bare", failure=Exception))
+        sys.exit(run_workers([[sock] for sock in socks], serve_one, name="bare", failure=Exception))
 
 
 if __name__ == "__main__":

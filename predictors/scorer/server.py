@@ -35,7 +35,7 @@ from predictors.scorer.model_store import load_model
 from predictors.scorer.rest import LeanRESTServer
 from predictors.scorer.service import ScoringService
 from predictors.scorer.settings import MODEL_NAME, Role, ScorerSettings
-from predictors.scorer.workers import listen_socket, run_workers
+from predictors.scorer.workers import run_workers, worker_sockets
 
 log = logging.getLogger(__name__)
 
@@ -86,17 +86,18 @@ def freeze_startup_heap() -> None:
 def serve(settings: ScorerSettings) -> None:
     """Bind the port, then serve in this process or in ``workers`` forked ones until SIGTERM (blocks)."""
     start_logging(settings.log_level)
-    socks = [listen_socket(settings.http_port)]
+    count = settings.processes
+    socks = [[sock] for sock in worker_sockets(count, settings.http_port)]
     if settings.agent_port_fallback is not None:
         try:
-            socks.append(listen_socket(settings.agent_port_fallback))
+            for own, sock in zip(socks, worker_sockets(count, settings.agent_port_fallback), strict=True):
+                own.append(sock)
         except OSError as e:  # the main port still serves; the Service may point here only during a roll
             log.warning("not answering on KServe's agent port %d too: %s", settings.agent_port_fallback, e)
-    count = settings.processes
     if count == 1:
-        serve_worker(settings, socks)
+        serve_worker(settings, socks[0])
         return
-    code = run_workers(count, lambda: serve_worker(settings, socks), name=MODEL_NAME, failure=ScorerError)
+    code = run_workers(socks, lambda own: serve_worker(settings, own), name=MODEL_NAME, failure=ScorerError)
     if code:
         raise WorkerExitError(f"a server process failed; all {count} stopped (see its lines above)")
 

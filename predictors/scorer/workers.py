@@ -4,9 +4,17 @@ Why processes: a request is ~1 ms of CPU that holds the GIL (SQLite read, model 
 one process uses one core at most, and near that core's limit its queue is the tail. KServe's own
 multi-process mode (``ModelServer(workers=N)``) spawns fresh interpreters that receive a pickled copy of the
 model registry (our model holds an open feature store, which does not pickle) and re-import KServe's app
-without our error table. Here the parent binds the port once, then forks ``count`` workers *before* anything
-is loaded; each worker loads its own model and feature store and serves the inherited socket (the kernel
-hands each new connection to one idle worker), exactly as KServe's multi-process children serve theirs.
+without our error table. Here the parent binds the port, then forks ``count`` workers *before* anything is
+loaded; each worker loads its own model and feature store and serves its own socket.
+
+One socket per worker, all bound to the port with ``SO_REUSEPORT``: the kernel spreads new connections over
+the listening workers by a hash of each connection. With one shared socket (what KServe's children and
+uvicorn's workers use) a pending connection goes to whichever worker's loop accepts first, and under load
+the keep-alive connections of a client pool landed unevenly: bench/scorer_load.py's saturation swung
+between 836 and 1,447 requests/s from one run to the next, and in the slow runs the server used about one
+core of two. Hashed, three runs in a row gave 1,546 to 1,586. A worker that has not loaded yet is not
+listening, so it gets no connections. Each worker closes the other workers' sockets and the parent closes
+all of them, so a socket lives exactly as long as its worker.
 
 The parent only supervises: SIGTERM/SIGINT are forwarded to every worker (each drains in-flight requests,
 uvicorn's graceful shutdown); a worker that exits on its own stops the others and the parent exits 1, so the
@@ -26,7 +34,7 @@ import signal
 import socket
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any, Final
 
@@ -40,10 +48,15 @@ _shared_dir: str | None = None
 """Set by :func:`share_metrics`: the directory every worker's series are in."""
 
 
-def listen_socket(port: int, host: str = "0.0.0.0") -> socket.socket:  # noqa: S104 - a Pod's server port
-    """A bound TCP socket the workers inherit (each worker's server calls ``listen`` on it when it is ready)."""
+def listen_socket(port: int, host: str = "0.0.0.0", *, reuse_port: bool = False) -> socket.socket:  # noqa: S104 - a Pod's server port
+    """A bound TCP socket a worker inherits (its server calls ``listen`` on it when it is ready).
+
+    ``reuse_port``: one of several sockets on the same port, one per worker (``SO_REUSEPORT``).
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     sock.bind((host, port))
     sock.set_inheritable(True)
     return sock
@@ -85,19 +98,43 @@ def metrics_registry() -> Any:
     return registry
 
 
-def run_workers(count: int, serve_one: Callable[[], None], *, name: str, failure: type[Exception]) -> int:
-    """Fork ``count`` workers that each run ``serve_one()``; supervise them; the exit code for the Pod.
+def worker_sockets(count: int, port: int, host: str = "0.0.0.0") -> list[socket.socket]:  # noqa: S104 - as above
+    """``count`` sockets bound to ``port``, one per worker (``SO_REUSEPORT`` when more than one)."""
+    socks: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            socks.append(listen_socket(port, host, reuse_port=count > 1))
+    except OSError:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
 
-    A worker's ``failure`` (the scorer's own start-up error) is one line on stderr and exit 1, as for one
-    process; anything else keeps its traceback.
+
+def run_workers(
+    sockets: Sequence[Sequence[socket.socket]],
+    serve_one: Callable[[list[socket.socket]], None],
+    *,
+    name: str,
+    failure: type[Exception],
+) -> int:
+    """Fork one worker per entry of ``sockets`` that runs ``serve_one(its sockets)``; supervise them; the exit code.
+
+    Worker ``i`` keeps ``sockets[i]`` and closes every other worker's; the parent closes all of them once
+    every worker is forked. A worker's ``failure`` (the scorer's own start-up error) is one line on stderr
+    and exit 1, as for one process; anything else keeps its traceback.
     """
     children: set[int] = set()
-    for _ in range(count):
+    every = [sock for own in sockets for sock in own]
+    for own in sockets:
         pid = os.fork()
         if pid == 0:  # the worker: never returns
             code = 1
             try:
-                serve_one()
+                for sock in every:
+                    if sock not in own:
+                        sock.close()
+                serve_one(list(own))
                 code = 0
             except failure as e:
                 print(f"{name}: {e}", file=sys.stderr)
@@ -109,6 +146,8 @@ def run_workers(count: int, serve_one: Callable[[], None], *, name: str, failure
                 sys.stderr.flush()
                 os._exit(code)
         children.add(pid)
+    for sock in every:
+        sock.close()
     return _supervise(children)
 
 
