@@ -164,8 +164,9 @@ def train_and_register(mlflow: str, event_log: Path, work: Path, settings: dict[
     return str(max(int(v.version) for v in client.search_model_versions(f"name='{SCORER_MODEL}'")))
 
 
-ChampionMaker = Callable[[str, Path], str]
-"""(in-cluster MLflow URI, the training work directory) → the registered version to make ``@champion``."""
+ChampionMaker = Callable[[str, Path, str], str]
+"""(in-cluster MLflow URI, the training work directory, the version the pipeline registered) → the registered
+version to make ``@champion``."""
 
 
 def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list[Path], pods_expected: int,
@@ -187,7 +188,7 @@ def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list
     t0 = time.monotonic()
     trained = version = train_and_register(mlflow, simulate_world(work), work)
     if champion is not None:
-        version = champion(mlflow, work)
+        version = champion(mlflow, work, trained)
     import mlflow as mlflow_lib
 
     mlflow_lib.MlflowClient(tracking_uri=mlflow, registry_uri=mlflow).set_registered_model_alias(

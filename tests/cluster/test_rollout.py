@@ -109,8 +109,11 @@ class Ablation:
 
     auc: dict[str, float] = field(default_factory=dict)
 
-    def register(self, tracking_uri: str, work: Path) -> str:
-        """Train on the pipeline's training split without the input, register it; the new version."""
+    def register(self, tracking_uri: str, work: Path, trained: str) -> str:
+        """Train on the pipeline's training split without the input, register it; the new version.
+
+        ``trained`` is the version the pipeline registered from the same split, with every input.
+        """
         import pandas as pd
         from mlflow.models import infer_signature
         from sklearn.metrics import roc_auc_score
@@ -127,7 +130,7 @@ class Ablation:
         settings = PipelineSettings()
         features = [f for f in MODEL_FEATURES if f != LEFT_OUT]
         booster = train_lightgbm(train, features, settings.seed, settings.num_boost_round)
-        full = mlflow.lightgbm.load_model(f"models:/{SCORER_MODEL}/{_trained_version(tracking_uri)}")
+        full = mlflow.lightgbm.load_model(f"models:/{SCORER_MODEL}/{trained}")
         self.auc = {
             "without " + LEFT_OUT: float(roc_auc_score(test[LABEL], booster.predict(feature_matrix(test, features)))),
             "every input": float(roc_auc_score(test[LABEL], full.predict(feature_matrix(test, MODEL_FEATURES)))),
@@ -139,11 +142,6 @@ class Ablation:
                                              signature=infer_signature(example, booster.predict(example)),
                                              registered_model_name=SCORER_MODEL)  # fmt: skip
         return str(info.registered_model_version)
-
-
-def _trained_version(tracking_uri: str) -> str:
-    client = mlflow.MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
-    return str(max(int(v.version) for v in client.search_model_versions(f"name='{SCORER_MODEL}'")))
 
 
 @pytest.fixture(scope="module")
