@@ -128,11 +128,7 @@ class BatchedSqliteOnlineStore(SqliteOnlineStore):
             return super().online_read(config, table, entity_keys, requested_features)
         version = config.entity_key_serialization_version
         keys = [entity_key_bytes(k, version) for k in entity_keys]
-        values: dict[bytes, dict[str, ValueProto]] = {}
-        stamps: dict[bytes, object] = {}  # the last row's, as the stock read keeps
-        for key, feature, value, stamp in self._select(config, table, keys):
-            values.setdefault(key, {})[feature] = ValueProto.FromString(value)
-            stamps[key] = stamp
+        values, stamps = self._read(config, table, keys)
         out: list[tuple[datetime | None, dict[str, ValueProto] | None]] = []
         for key in keys:
             found = values.get(key)
@@ -155,15 +151,17 @@ class BatchedSqliteOnlineStore(SqliteOnlineStore):
             return [values for _, values in self.online_read(config, table, protos)]
         layout = key_layout(tuple(join_keys))
         blobs = [string_key_bytes(layout, key) for key in keys]
-        values: dict[bytes, dict[str, ValueProto]] = {}
-        for key, feature, value, _ in self._select(config, table, blobs):
-            values.setdefault(key, {})[feature] = ValueProto.FromString(value)
+        values, _ = self._read(config, table, blobs)
         return [values.get(blob) for blob in blobs]
 
-    def _select(self, config: RepoConfig, table: FeatureView, keys: list[bytes]) -> list[tuple[Any, ...]]:
-        """Every stored (key, feature, value, stamp) row of ``keys``, in the stock read's order."""
+    def _read(
+        self, config: RepoConfig, table: FeatureView, keys: list[bytes]
+    ) -> tuple[dict[bytes, dict[str, ValueProto]], dict[bytes, object]]:
+        """Per stored key of ``keys``: its features' values, and its last row's raw stamp (as the stock read keeps)."""
+        values: dict[bytes, dict[str, ValueProto]] = {}
+        stamps: dict[bytes, object] = {}
         if not keys:
-            return []
+            return values, stamps
         name = _quote(compute_table_id(config.project, table, config.registry.enable_online_feature_view_versioning))
         # "event_ts + 0" has no declared type, so the connection's converter does not turn every row's stamp
         # into a datetime; online_read converts the one a key returns, as the stock converter would.
@@ -171,7 +169,10 @@ class BatchedSqliteOnlineStore(SqliteOnlineStore):
             f"SELECT entity_key, feature_name, value, event_ts + 0 FROM {name}"
             f" WHERE entity_key IN ({','.join('?' * len(keys))}) ORDER BY entity_key"
         )
-        return self._get_conn(config).execute(sql, keys).fetchall()  # type: ignore[no-any-return]
+        for key, feature, value, stamp in self._get_conn(config).execute(sql, keys).fetchall():
+            values.setdefault(key, {})[feature] = ValueProto.FromString(value)
+            stamps[key] = stamp
+        return values, stamps
 
     def online_write_batch(
         self,

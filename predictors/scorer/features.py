@@ -155,15 +155,15 @@ class FeastFeatureSource:
                     join_keys = tuple(c.name for c in view.entity_columns)
                     views.append(_View(view, join_keys, [f.name for f in p.features], view.name == CATEGORY_VIEW))
                 # Feast has no public accessor for the provider whose online_read get_online_features uses.
-                online_store = self._store._get_provider()
-                store = getattr(online_store, "online_store", None)
+                provider = self._store._get_provider()
+                store = getattr(provider, "online_store", None)
                 self._string_keys = store if isinstance(store, StringKeyReads) else None
             except Exception as e:  # noqa: BLE001 - any registry failure means the store is unusable
                 raise FeatureStoreUnavailableError(f"cannot read the feature registry: {type(e).__name__}: {e}") from e
             # Tip stats first: they carry the category that keys the affinity view.
             views.sort(key=lambda v: not v.tip_stats)
             self._views = views
-            self._online_store = online_store
+            self._online_store = provider
             self._service = service
         return self._service, self._views
 
