@@ -33,6 +33,8 @@ SECRET_KEY_REF_PATTERN: Final = (
 Nothing else may name a file: the generator reads ``<secrets_dir>/<name>/<key>``, so a free-form string
 (``x//etc/...``, ``../../token``) would turn a PromptVersion into a way to read any file in the Pod."""
 SERVICE_NAME_PATTERN: Final = r"^[a-z]([-a-z0-9]*[a-z0-9])?$"
+ROUTE_NAME_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""An object name (DNS-1123 subdomain), as an HTTPRoute's."""
 MAX_SERVICE_NAME_CHARS: Final = 56
 """An InferenceService name is a DNS-1035 label (63 characters); 7 are kept for the ``-shadow`` suffix."""
 MAX_CANARY_WEIGHT: Final = 99
@@ -151,6 +153,15 @@ class CanaryStep(CrdModel):
     pause_seconds: int = Field(default=300, ge=0, le=MAX_PAUSE_SECONDS)
 
 
+class TrafficRouting(CrdModel):
+    """Where a Standard-mode canary's share is set instead of by Pod counts: a Gateway API HTTPRoute."""
+
+    http_route: str = Field(min_length=1, max_length=253, pattern=ROUTE_NAME_PATTERN)
+    """An HTTPRoute in the rollout's namespace with a rule sending to the predictor's Service
+    (``<inferenceService>-predictor``); the operator sets that rule's backend weights per step
+    (``operators.canary_route``). Clients that reach the model through the Gateway get the weights."""
+
+
 class CanarySpec(CrdModel):
     """Canary phase: stepped traffic with a reward non-inferiority gate at each step."""
 
@@ -168,6 +179,9 @@ class CanarySpec(CrdModel):
     margin. The samples needed grow as the margin shrinks: an equal model typically passes after about
     ``2 * p(1-p) * (1.645 / margin)^2`` rewarded samples a side at 0.95 with both rates near ``p``; at rates
     near 0.5 that is ~60 at a margin of 0.15, ~1,100 at 0.035 and ~3,400 at 0.02."""
+    traffic_routing: TrafficRouting | None = None
+    """In KServe Standard mode: split by an HTTPRoute's weights. Without it Standard mode splits by replica
+    ratio (``operators.canary_split``); Serverless mode always uses Knative's ``canaryTrafficPercent``."""
 
     @model_validator(mode="after")
     def _steps_increase(self) -> CanarySpec:

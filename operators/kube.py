@@ -25,6 +25,7 @@ CONFLICT_FIRST_DELAY_SECONDS: Final = 0.05
 """Wait before the first re-read after a 409; doubles per attempt (0.05 .. 0.4 s over five attempts)."""
 ISVC: Final = {"group": "serving.kserve.io", "version": "v1beta1", "plural": "inferenceservices"}
 ROLLOUTS: Final = {"group": crds.GROUP, "version": crds.VERSION, "plural": crds.MODEL_ROLLOUT_PLURAL}
+HTTP_ROUTES: Final = {"group": "gateway.networking.k8s.io", "version": "v1", "plural": "httproutes"}
 
 
 def api_client() -> client.ApiClient:
@@ -233,6 +234,80 @@ class Kube:
         except ApiException as e:
             if e.status != 404:
                 raise
+
+    # --- Gateway API route and Service (Standard mode's weighted canary) -------------------------
+
+    async def get_route(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """An HTTPRoute, or None when it (or the Gateway API) does not exist."""
+        try:
+            body: dict[str, Any] = await asyncio.to_thread(
+                self.objects.get_namespaced_custom_object, **HTTP_ROUTES, namespace=namespace, name=name
+            )
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        return body
+
+    async def edit_route(self, namespace: str, name: str, edit: Callable[[dict[str, Any]], bool]) -> bool:
+        """Read the HTTPRoute, let ``edit`` change it in place, write back on change; False when it is missing."""
+
+        def update() -> bool:
+            try:
+                obj = self.objects.get_namespaced_custom_object(**HTTP_ROUTES, namespace=namespace, name=name)
+            except ApiException as e:
+                if e.status == 404:
+                    return False
+                raise
+            if edit(obj):
+                self.objects.replace_namespaced_custom_object(
+                    **HTTP_ROUTES, namespace=namespace, name=name, body=obj
+                )
+            return True
+
+        return await retry_conflicts(update, f"httproute {namespace}/{name}")
+
+    async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """A Service as its JSON body, or None when it does not exist."""
+        try:
+            obj = await asyncio.to_thread(self.core.read_namespaced_service, name, namespace)
+        except ApiException as e:
+            if e.status == 404:
+                return None
+            raise
+        body: dict[str, Any] = self.api.sanitize_for_serialization(obj)
+        return body
+
+    async def put_service(self, namespace: str, body: dict[str, Any]) -> None:
+        """Create the Service ``body``, or set its selector and ports when they differ."""
+        name = body["metadata"]["name"]
+
+        def update() -> None:
+            try:
+                current = self.api.sanitize_for_serialization(self.core.read_namespaced_service(name, namespace))
+            except ApiException as e:
+                if e.status != 404:
+                    raise
+                self.core.create_namespaced_service(namespace, body)
+                return
+            if current["spec"].get("selector") == body["spec"]["selector"] and _ports(current) == _ports(body):
+                return
+            current["spec"]["selector"], current["spec"]["ports"] = body["spec"]["selector"], body["spec"]["ports"]
+            self.core.replace_namespaced_service(name, namespace, current)  # carries resourceVersion
+
+        await retry_conflicts(update, f"service {namespace}/{name}")
+
+    async def delete_service(self, namespace: str, name: str) -> None:
+        """Delete a Service; already gone is fine."""
+        try:
+            await asyncio.to_thread(self.core.delete_namespaced_service, name, namespace)
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+
+def _ports(service: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: p.get(k) for k in ("name", "port", "protocol", "targetPort")} for p in service["spec"]["ports"]]
 
 
 def _sub(current: dict[str, Any], wanted: dict[str, Any], field: str) -> bool:

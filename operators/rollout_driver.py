@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from contracts.crds import ModelRolloutSpec, ModelRolloutStatus, RolloutPhase
+from operators.canary_route import check_route
 from operators.canary_split import REPLICA_SPLIT
 from operators.effects import act, reconcile
 from operators.errors import CanaryUnsupportedError, ModelVersionMissingError
@@ -86,12 +87,15 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
                     message=f"candidate {baseline} is already the champion: nothing to roll out",
                 )
     mechanism: str | None = None
+    route = spec.canary.traffic_routing.http_route if spec.canary.traffic_routing else None
     if decision is None and status.phase is RolloutPhase.PENDING and not spec.abort and not spec.paused:
         # Before anything changes: a mode that cannot split would turn the first canary step into 100 %.
         isvc = await rt.kube.get_isvc(namespace, spec.inference_service)
         if isvc is not None:
             try:
-                mechanism = traffic_mechanism(isvc, [step.weight for step in spec.canary.steps])
+                mechanism = traffic_mechanism(isvc, [step.weight for step in spec.canary.steps], route)
+                if route is not None:
+                    check_route(await rt.kube.get_route(namespace, route), namespace, route, spec.inference_service)
             except CanaryUnsupportedError as e:
                 decision = fail(
                     spec, status, now=now, generation=generation, reason="CanaryUnsupported", message=str(e)
@@ -120,10 +124,13 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
         spec.inference_service,
         mechanism=mechanism,
         owner=owner,
+        route=route,
+        percent=status.traffic_percent if status.phase is RolloutPhase.CANARY else 0,
     )
     if decision is None:
+        lags = mechanism == REPLICA_SPLIT or route is not None  # the split waits for canary Pods
         done = await reconcile(spec, status, effects, rt.metrics, namespace=namespace, now=now, generation=generation,
-                               baseline_version=baseline, split_may_lag=mechanism == REPLICA_SPLIT)  # fmt: skip
+                               baseline_version=baseline, split_may_lag=lags)  # fmt: skip
         decision = done.decision
     else:
         await act(decision, effects)

@@ -11,10 +11,12 @@ component, so changing the predictor would roll every replica to the candidate a
 the Knative reconciler reads it). There the canary is a replica-ratio split (:mod:`operators.canary_split`): a
 canary Deployment serving the candidate behind the predictor's own Service, sized per step, while the
 InferenceService keeps serving the champion until promotion. Steps the ratio cannot approximate are refused
-before anything changes (:func:`traffic_mechanism`). KServe v0.20.0's Standard-mode ``spec.canary`` is no way
-out yet: it only accepts a predictor with ``model:`` or a ``storageUri`` (our scorer is a custom container
-loading from MLflow), needs the ``Standard`` annotation on the InferenceService itself, and routes nothing by
-itself (no reconciler reads its ``trafficPercent``; it sizes a second Deployment with its own Service).
+before anything changes (:func:`traffic_mechanism`). A rollout that names an HTTPRoute
+(``canary.trafficRouting.httpRoute``) is split by that route's weights instead (:mod:`operators.canary_route`).
+KServe v0.20.0's Standard-mode ``spec.canary`` is no way out yet: it only accepts a predictor with ``model:``
+or a ``storageUri`` (our scorer is a custom container loading from MLflow), needs the ``Standard`` annotation
+on the InferenceService itself, and routes nothing by itself (no reconciler reads its ``trafficPercent``; it
+sizes a second Deployment with its own Service).
 
 Shadow: the champion's requests are mirrored to the challenger with KServe's inference logger. The
 champion's ``spec.predictor.logger`` (mode ``all``: request and response CloudEvents) points at a second
@@ -36,7 +38,15 @@ import copy
 from collections.abc import Callable
 from typing import Any, Final
 
+from operators.canary_route import (
+    canary_service,
+    own_pod_labels,
+    route_canary_replicas,
+    route_mechanism,
+    set_weights,
+)
 from operators.canary_split import (
+    PREDICTOR_SUFFIX,
     REPLICA_SPLIT,
     achieved_percent,
     canary_deployment_name,
@@ -46,7 +56,7 @@ from operators.canary_split import (
     predictor_deployment,
 )
 from operators.container_env import ENV_MODEL_URI, ENV_MODEL_VERSION, ENV_ROLE, set_env
-from operators.errors import InferenceServiceMissingError
+from operators.errors import CanaryUnsupportedError, InferenceServiceMissingError
 from operators.kube import Kube
 from operators.model_registry import ChampionRegistry
 from operators.rollout_machine import (
@@ -77,9 +87,19 @@ def deployment_mode(isvc: dict[str, Any]) -> str | None:
     return str(mode) if mode else None
 
 
-def traffic_mechanism(isvc: dict[str, Any], weights: list[int]) -> str:
-    """How the canary steps' ``weights`` reach users on ``isvc``; raises when its mode cannot split them."""
+def traffic_mechanism(isvc: dict[str, Any], weights: list[int], route: str | None = None) -> str:
+    """How the canary steps' ``weights`` reach users on ``isvc``; raises when its mode cannot split them.
+
+    ``route``: the HTTPRoute the rollout names (``canary.trafficRouting.httpRoute``), for Standard mode only.
+    """
     mode = deployment_mode(isvc)
+    if route is not None:
+        if mode not in STANDARD_MODES:
+            raise CanaryUnsupportedError(
+                f"InferenceService {isvc['metadata']['name']} runs in KServe {mode or 'Serverless'} mode, where "
+                "Knative splits the canary by canaryTrafficPercent: drop canary.trafficRouting"
+            )
+        return route_mechanism(route)
     if mode in STANDARD_MODES:
         stable = int(isvc["spec"].get("predictor", {}).get("minReplicas") or 1)
         check_steps(isvc["metadata"]["name"], weights, stable)
@@ -175,12 +195,16 @@ class RolloutEffects:
         service: str,
         mechanism: str | None = None,
         owner: dict[str, Any] | None = None,
+        route: str | None = None,
+        percent: int = 0,
     ) -> None:
         self._kube, self._champions, self._settings = kube, champions, settings
         self._ns, self._rollout, self._model, self._service = namespace, rollout, model_name, service
         self._mechanism, self._owner = mechanism, owner
+        self._route, self._percent = route, percent
+        """``route``: the HTTPRoute whose weights split the canary (else none); ``percent``: the step's weight."""
         self.split: str | None = None
-        """After a replica-ratio step: the split as Pods, e.g. "1 of 4 Pods (25 %)"."""
+        """After a replica-ratio or route step: the split, e.g. "1 of 4 Pods (25 %)"."""
 
     async def apply(self, action: Action) -> None:
         """Apply one action; every action is idempotent."""
@@ -189,6 +213,8 @@ class RolloutEffects:
         elif isinstance(action, StopShadow):
             await self._kube.delete_isvc(self._ns, self._service + SHADOW_SUFFIX)
             await self._edit(_drop_logger, action)
+        elif isinstance(action, SetCanary) and self._route is not None:
+            await self._set_route_canary(action)
         elif isinstance(action, SetCanary) and self._mechanism == REPLICA_SPLIT:
             await self._set_replica_canary(action)
         elif isinstance(action, SetCanary | PromoteModel):
@@ -196,10 +222,10 @@ class RolloutEffects:
             percent = action.percent if isinstance(action, SetCanary) else None
             await self._edit(lambda obj: _route(obj, action.candidate_version, uri, percent), action)
             if isinstance(action, PromoteModel):  # the predictor now serves the candidate everywhere
-                await self._kube.delete_deployment(self._ns, canary_deployment_name(self._service))
+                await self._drop_canary()
         elif isinstance(action, RestoreBaseline):
             await self._edit(_restore, action)
-            await self._kube.delete_deployment(self._ns, canary_deployment_name(self._service))
+            await self._drop_canary()
         elif isinstance(action, MoveChampion):
             await asyncio.to_thread(
                 self._champions.move_champion,
@@ -240,12 +266,19 @@ class RolloutEffects:
 
 
     async def canary_pending(self) -> str | None:
-        """Why a replica-ratio step is not serving at its share yet, or None once it is.
+        """Why a replica-ratio or route step is not serving at its share yet, or None once it is.
 
         The share is ``k / (stable + k)`` only when every canary Pod is ready and the predictor's own
         Deployment is settled: right after the shadow phase its Pods roll (the logger sidecar goes), and
-        while old and new ones are both ready the candidate's share is lower than the step's.
+        while old and new ones are both ready the candidate's share is lower than the step's. A route step
+        waits for the same, then sets the step's weights if they are not yet the route's.
         """
+        pending = await self._pods_pending()
+        if pending is None and self._route is not None and self._percent:
+            await self._weigh(self._percent)
+        return pending
+
+    async def _pods_pending(self) -> str | None:
         name = canary_deployment_name(self._service)
         for what, deployment in (
             ("the canary Pods", await self._kube.get_deployment(self._ns, name)),
@@ -257,7 +290,8 @@ class RolloutEffects:
                 return f"waiting for {what}: {pending}"
         return None
 
-    async def _set_replica_canary(self, action: SetCanary) -> None:
+    async def _canary_body(self, action: SetCanary, sizing: Callable[[int, int], int]) -> tuple[dict[str, Any], int]:
+        """The canary Deployment for ``action``, sized ``sizing(weight, stable replicas)``; and that stable count."""
         name = predictor_deployment(self._service)
         stable = await self._kube.get_deployment(self._ns, name)
         if stable is None:
@@ -265,14 +299,52 @@ class RolloutEffects:
                 f"Deployment {self._ns}/{name} not found: KServe has not reconciled {self._service} (yet)"
             )
         if self._owner is None:
-            raise ValueError("a replica-ratio canary needs its ModelRollout as owner")
+            raise ValueError("a canary Deployment needs its ModelRollout as owner")
         serving = int(stable["spec"].get("replicas") or 1)
-        replicas = canary_replicas(action.percent, serving)
         uri = model_uri(self._model, action.candidate_version, action.storage_uri)
+        replicas = sizing(action.percent, serving)
         body = canary_of(stable, version=action.candidate_version, uri=uri, replicas=replicas, owner=self._owner)
+        return body, serving
+
+    async def _set_replica_canary(self, action: SetCanary) -> None:
+        body, serving = await self._canary_body(action, canary_replicas)
         await self._kube.put_deployment(self._ns, body)
-        share = achieved_percent(replicas, serving)
-        self.split = f"{replicas} of {replicas + serving} Pods ({share:.0f} %)"
+        replicas = body["spec"]["replicas"]
+        self.split = f"{replicas} of {replicas + serving} Pods ({achieved_percent(replicas, serving):.0f} %)"
+
+    async def _set_route_canary(self, action: SetCanary) -> None:
+        """Canary Pods and their Service; the route's weights move now if a canary Pod is ready already."""
+        assert self._route is not None
+        body, _ = await self._canary_body(action, route_canary_replicas)
+        own_pod_labels(body)
+        stable_service = await self._kube.get_service(self._ns, self._service + PREDICTOR_SUFFIX)
+        if stable_service is None:
+            raise InferenceServiceMissingError(
+                f"Service {self._ns}/{self._service + PREDICTOR_SUFFIX} not found: KServe has not reconciled "
+                f"{self._service} (yet)"
+            )
+        await self._kube.put_deployment(self._ns, body)
+        owner = body["metadata"]["ownerReferences"][0]
+        await self._kube.put_service(self._ns, canary_service(stable_service, body, owner))
+        self._percent = action.percent
+        current = await self._kube.get_deployment(self._ns, body["metadata"]["name"])
+        if current is not None and int((current.get("status") or {}).get("readyReplicas") or 0) > 0:
+            await self._weigh(action.percent)
+        replicas = body["spec"]["replicas"]
+        self.split = f"HTTPRoute {self._route}: {action.percent} % of requests to {replicas} canary Pod(s)"
+
+    async def _weigh(self, percent: int | None) -> None:
+        assert self._route is not None
+        found = await self._kube.edit_route(self._ns, self._route, lambda r: set_weights(r, self._service, percent))
+        if not found and percent is not None:
+            raise CanaryUnsupportedError(f"HTTPRoute {self._ns}/{self._route} is gone: the canary cannot be weighted")
+
+    async def _drop_canary(self) -> None:
+        """The predictor's Service gets all the route's traffic, then the canary's Pods and Service go."""
+        if self._route is not None:
+            await self._weigh(None)
+            await self._kube.delete_service(self._ns, canary_deployment_name(self._service))
+        await self._kube.delete_deployment(self._ns, canary_deployment_name(self._service))
 
 
 def deployment_pending(deployment: dict[str, Any]) -> str | None:
