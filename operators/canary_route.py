@@ -81,14 +81,16 @@ def set_weights(route: dict[str, Any], isvc_name: str, percent: int | None) -> b
         refs = rule.get("backendRefs") or []
         if not any(_is_service_ref(ref, stable) for ref in refs):
             continue
-        kept = [ref for ref in refs if not _is_service_ref(ref, canary)]
+        kept = [ref for ref in refs if percent is not None or not _is_service_ref(ref, canary)]
         for ref in kept:
             if _is_service_ref(ref, stable):
                 if percent is None:
                     ref.pop("weight", None)
                 else:
                     ref["weight"] = 100 - percent
-        if percent is not None:
+            elif _is_service_ref(ref, canary) and percent is not None:
+                ref["weight"] = percent  # the stored ref as it is (the API server filled in group and kind)
+        if percent is not None and not any(_is_service_ref(ref, canary) for ref in kept):
             port = next((r.get("port") for r in kept if _is_service_ref(r, stable)), None) or SERVICE_PORT
             kept.append({"name": canary, "port": port, "weight": percent})
         rule["backendRefs"] = kept

@@ -271,11 +271,12 @@ class RolloutEffects:
         The share is ``k / (stable + k)`` only when every canary Pod is ready and the predictor's own
         Deployment is settled: right after the shadow phase its Pods roll (the logger sidecar goes), and
         while old and new ones are both ready the candidate's share is lower than the step's. A route step
-        waits for the same, then sets the step's weights if they are not yet the route's.
+        waits for the same, then sets the step's weights if they are not yet the route's (and waits one more pass).
         """
         pending = await self._pods_pending()
-        if pending is None and self._route is not None and self._percent:
-            await self._weigh(self._percent)
+        if pending is None and self._route is not None and self._percent and await self._weigh(self._percent):
+            # The window opens with the next pass: this one's samples came before the weights.
+            return f"HTTPRoute {self._route} weighted {self._percent} % just now"
         return pending
 
     async def _pods_pending(self) -> str | None:
@@ -333,11 +334,18 @@ class RolloutEffects:
         replicas = body["spec"]["replicas"]
         self.split = f"HTTPRoute {self._route}: {action.percent} % of requests to {replicas} canary Pod(s)"
 
-    async def _weigh(self, percent: int | None) -> None:
+    async def _weigh(self, percent: int | None) -> bool:
+        """Set the route's canary weight (None: none); whether the route changed."""
         assert self._route is not None
-        found = await self._kube.edit_route(self._ns, self._route, lambda r: set_weights(r, self._service, percent))
-        if not found and percent is not None:
+        changed: list[bool] = []
+
+        def edit(route: dict[str, Any]) -> bool:
+            changed.append(set_weights(route, self._service, percent))
+            return changed[-1]
+
+        if not await self._kube.edit_route(self._ns, self._route, edit) and percent is not None:
             raise CanaryUnsupportedError(f"HTTPRoute {self._ns}/{self._route} is gone: the canary cannot be weighted")
+        return any(changed)
 
     async def _drop_canary(self) -> None:
         """The predictor's Service gets all the route's traffic, then the canary's Pods and Service go."""

@@ -40,9 +40,15 @@ def test_each_step_weights_the_predictor_rules_and_the_end_restores_the_route_as
     assert route["spec"]["rules"][1]["backendRefs"] == other  # a rule to another Service is not touched
     assert canary_weight(route, "tip-scorer") == 10
     assert not set_weights(route, "tip-scorer", 10)  # a repeated pass writes nothing
+    for ref in route["spec"]["rules"][0]["backendRefs"]:  # as the API server stores them
+        ref.update(group="", kind="Service")
+    assert not set_weights(route, "tip-scorer", 10)
     assert set_weights(route, "tip-scorer", 50) and canary_weight(route, "tip-scorer") == 50
     assert len(route["spec"]["rules"][0]["backendRefs"]) == 2
     assert set_weights(route, "tip-scorer", None)
+    assert route["spec"]["rules"][0]["backendRefs"] == [{"name": "tip-scorer-predictor", "port": 80, "group": "",
+                                                        "kind": "Service"}]  # fmt: skip
+    route["spec"]["rules"][0]["backendRefs"][0] = {"name": "tip-scorer-predictor", "port": 80}
     assert route == written
 
 
