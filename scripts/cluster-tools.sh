@@ -4,7 +4,7 @@
 #   2. at the same time: the Kubernetes binaries (scripts/k8s-tools.sh, CPU-bound Go builds) and the images
 #      that need none of them (scripts/images.sh: base, project, NATS, Redis, PostgreSQL; mostly downloads
 #      and unpacking), so a cold run overlaps the two,
-#   3. the images made of Go-built binaries (pause, CoreDNS, Prometheus).
+#   3. the images made of Go-built binaries (pause, CoreDNS, Prometheus, Traefik, KServe's agent).
 # A warm run checks stamps and layer caches and takes seconds.
 #
 # Usage: bash scripts/cluster-tools.sh [--help]
@@ -44,5 +44,5 @@ phase "Kubernetes binaries (alongside the images)" "$(cat "$log.seconds")"
 phase "binaries and images together" $((SECONDS - start))
 
 start=$SECONDS
-bash "$here/images.sh" pause coredns prometheus kserve-agent
-phase "images (pause, CoreDNS, Prometheus, KServe agent)" $((SECONDS - start))
+bash "$here/images.sh" pause coredns prometheus traefik kserve-agent
+phase "images (pause, CoreDNS, Prometheus, Traefik, KServe agent)" $((SECONDS - start))

@@ -9,6 +9,8 @@
 #   tipsml/postgres:dev            Debian's postgresql-15       (Feast registry, MLflow backend store)
 #   tipsml/prometheus:dev          Prometheus built by scripts/k8s-tools.sh (rollout gates; Debian's
 #                                  package leaves out Kubernetes service discovery)
+#   tipsml/traefik:dev             Traefik built there: the Gateway API implementation the dependencies
+#                                  chart runs when `gateway.enabled` (HTTPRoute weights split a canary)
 #   tipsml/coredns:dev             the CoreDNS binary scripts/k8s-tools.sh built (cluster DNS)
 #   tipsml/kserve-agent:dev        KServe's agent built there: the logger sidecar of a predictor that a
 #                                  ModelRollout's shadow phase mirrors
@@ -21,10 +23,12 @@
 #
 # Usage:
 #   bash scripts/images.sh [IMAGE...]   build all images (or only those named: base tipsml nats redis
-#                                       postgres prometheus coredns kserve-agent pause); progress goes to stderr
+#                                       postgres prometheus traefik coredns kserve-agent pause); progress goes
+#                                       to stderr
 #   bash scripts/images.sh --help
 # Needs root, buildah and mmdebstrap (scripts/node-runtime.sh installs them) and the tools of
-# scripts/k8s-tools.sh (coredns, pause, prometheus, kserve-agent); the project venv (.venv) provides the nats-server binary.
+# scripts/k8s-tools.sh (coredns, pause, prometheus, traefik, kserve-agent); the project venv (.venv) provides
+# the nats-server binary.
 
 set -euo pipefail
 
@@ -134,7 +138,8 @@ stage() { # a build context folder holding only the given files
 }
 
 wanted=("$@")
-[[ ${#wanted[@]} -eq 0 ]] && wanted=(base pause coredns tipsml nats redis postgres prometheus kserve-agent)
+[[ ${#wanted[@]} -eq 0 ]] &&
+    wanted=(base pause coredns tipsml nats redis postgres prometheus traefik kserve-agent)
 for want in "${wanted[@]}"; do
     case "$want" in
         base) build_base ;;
@@ -165,6 +170,11 @@ for want in "${wanted[@]}"; do
             build tipsml/prometheus:dev "$here/images/prometheus.Containerfile" \
                 "$(stage prometheus "$k8s_bin/prometheus")"
             export_archive tipsml/prometheus:dev
+            ;;
+        traefik)
+            build_base
+            build tipsml/traefik:dev "$here/images/traefik.Containerfile" "$(stage traefik "$k8s_bin/traefik")"
+            export_archive tipsml/traefik:dev
             ;;
         kserve-agent)
             build tipsml/kserve-agent:dev "$here/images/kserve-agent.Containerfile" \

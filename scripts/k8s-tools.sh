@@ -3,8 +3,9 @@
 # scripts/k8s-versions.env: the control plane (kube-apiserver, etcd, kubectl, helm) and the
 # single node (kubelet, kube-scheduler, kube-controller-manager, kube-proxy, CoreDNS, and the
 # pod sandbox "pause" binary compiled from the C source the Kubernetes module carries), and KServe's
-# controller (kserve-manager) with the config files of its release (see k8s-build/kserve/), and
-# Prometheus (its image copies the binary).
+# controller (kserve-manager) with the config files of its release (see k8s-build/kserve/),
+# Prometheus and Traefik (their images copy the binaries), and the Gateway API's standard-channel CRDs
+# (Traefik's kubernetesGateway provider reads them).
 #
 # No package registry ships kube-apiserver, so it is built the way envtest users get theirs:
 # from the published Go modules, through the Go module proxy only. kubectl and helm are built
@@ -44,6 +45,7 @@ _k8s_tools_main() {
     source "$here/k8s-versions.env"
     : "${K8S_VERSION:?missing in k8s-versions.env}" "${ETCD_VERSION:?}" "${HELM_VERSION:?}" "${COREDNS_VERSION:?}"
     : "${KSERVE_VERSION:?}" "${PROMETHEUS_VERSION:?}" "${PROMETHEUS_RELEASE:?}"
+    : "${TRAEFIK_VERSION:?}" "${GATEWAY_API_VERSION:?}"
 
     local go_bin="${GO:-}"
     if [[ -z "$go_bin" ]]; then
@@ -226,8 +228,8 @@ _k8s_tools_main() {
         echo "$stamp" >"$dir/stamps/helm"
     fi
 
-    # Builds a command of a module inside that module (not a wrapper): KServe's and Prometheus' go.mod pin
-    # dependencies by replace and exclude directives, which only the main module's go.mod applies.
+    # Builds a command of a module inside that module (not a wrapper): KServe's, Prometheus' and Traefik's
+    # go.mod pin dependencies by replace and exclude directives, which only the main module's go.mod applies.
     _build_in_module() {
         local name="$1" path="$2" version="$3" pkg="$4" ldflags="$5"
         local src work="$dir/src/$name"
@@ -280,6 +282,34 @@ _k8s_tools_main() {
         echo "$stamp" >"$dir/stamps/prometheus"
     fi
 
+    # Traefik, the test cluster's Gateway API implementation (its image copies this binary).
+    stamp="$(_stamp_for traefik "$TRAEFIK_VERSION")"
+    if ! _fresh traefik "$stamp" traefik; then
+        _build_in_module traefik github.com/traefik/traefik/v3 "$TRAEFIK_VERSION" ./cmd/traefik \
+            "-X github.com/traefik/traefik/v3/pkg/version.Version=${TRAEFIK_VERSION#v}"
+        rm -rf "$dir/src/traefik"
+        echo "$stamp" >"$dir/stamps/traefik"
+    fi
+
+    # The Gateway API's standard-channel CRDs, which the node cluster installs for Traefik to read.
+    local gateway_crds="$dir/gateway-api/$GATEWAY_API_VERSION/crds"
+    stamp="$(_stamp_for traefik "$GATEWAY_API_VERSION gateway-api")"
+    if ! _fresh gateway-api "$stamp" || ! compgen -G "$gateway_crds/*.yaml" >/dev/null; then
+        local gsrc
+        gsrc="$(cd "$dir/src" && GOFLAGS=-mod=mod "$go_bin" mod download -json \
+            "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+        [[ -d "$gsrc/config/crd/standard" ]] || {
+            echo "k8s-tools: sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION did not download" >&2
+            return 1
+        }
+        rm -rf "$gateway_crds"
+        mkdir -p "$gateway_crds"
+        cp "$gsrc"/config/crd/standard/*.yaml "$gateway_crds/"
+        chmod u+w "$gateway_crds"/*.yaml
+        echo "k8s-tools: copied the Gateway API $GATEWAY_API_VERSION standard CRDs into $gateway_crds" >&2
+        echo "$stamp" >"$dir/stamps/gateway-api"
+    fi
+
     flock -u "$lock_fd"
 
     printf 'export %s=%q\n' \
@@ -293,7 +323,9 @@ _k8s_tools_main() {
         KSERVE_MANAGER "$bin/kserve-manager" \
         KSERVE_AGENT "$bin/kserve-agent" \
         PROMETHEUS "$bin/prometheus" \
-        TIPSML_KSERVE_CONFIG "$dir/kserve/$KSERVE_VERSION/config"
+        TRAEFIK "$bin/traefik" \
+        TIPSML_KSERVE_CONFIG "$dir/kserve/$KSERVE_VERSION/config" \
+        TIPSML_GATEWAY_API_CRDS "$dir/gateway-api/$GATEWAY_API_VERSION/crds"
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then

@@ -170,19 +170,23 @@ version to make ``@champion``."""
 
 
 def install_stack(cluster: NodeCluster, namespace: str, work: Path, values: list[Path], pods_expected: int,
-                  champion: ChampionMaker | None = None) -> Stack:  # fmt: skip
+                  champion: ChampionMaker | None = None, dependencies: Path | None = None) -> Stack:  # fmt: skip
     """CRDs chart, dependencies chart, a champion trained and registered, then the tipsml chart; all Ready.
 
     The champion is the version the pipeline trains on :data:`WORLD`, or the one ``champion`` registers after it
-    (from the pipeline's own training set, which it finds under ``work``).
+    (from the pipeline's own training set, which it finds under ``work``). ``dependencies``: values over
+    ``values/dependencies.yaml`` (with ``gateway.enabled`` one Pod more: the Gateway).
     """
     timings: dict[str, float] = {}
     cluster.kubectl("create", "namespace", namespace)
     started = time.monotonic()
     helm(cluster, "upgrade", "--install", "tipsml-crds", str(REPO / "charts" / "tipsml-crds"), "--wait")
+    extra = ["-f", str(dependencies)] if dependencies is not None else []
     helm(cluster, "install", "deps", str(REPO / "charts" / "tipsml-dependencies"), "-n", namespace,
-         "-f", str(VALUES / "dependencies.yaml"), "--wait", "--timeout", "5m")  # fmt: skip
-    timings["dependencies Ready"] = wait_all_ready(cluster, namespace, 300, expect=5) + time.monotonic() - started
+         "-f", str(VALUES / "dependencies.yaml"), *extra, "--wait", "--timeout", "5m")  # fmt: skip
+    gateway = dependencies is not None and "gateway:" in dependencies.read_text()
+    ready = wait_all_ready(cluster, namespace, 300, expect=6 if gateway else 5)
+    timings["dependencies Ready"] = ready + time.monotonic() - started
     mlflow = f"http://{cluster_ip(cluster, namespace, 'mlflow')}:5000"
     nats = f"nats://{cluster_ip(cluster, namespace, 'nats')}:4222"
     t0 = time.monotonic()

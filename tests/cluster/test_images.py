@@ -12,7 +12,7 @@ from pathlib import Path
 from tipsml.cluster.tools import ToolSettings
 
 REPO = Path(__file__).resolve().parents[2]
-IMAGES = ("tipsml", "nats", "redis", "postgres", "prometheus", "coredns", "pause")
+IMAGES = ("tipsml", "nats", "redis", "postgres", "prometheus", "traefik", "coredns", "pause")
 
 
 def test_second_build_reuses_every_layer() -> None:

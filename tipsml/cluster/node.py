@@ -3,13 +3,15 @@
 etcd and kube-apiserver come from :mod:`tipsml.cluster.dev` (with nodes allowed), then containerd (Debian's,
 with runc and the CNI plugins), kube-controller-manager, kube-scheduler, the kubelet, kube-proxy (iptables
 mode), CoreDNS as a Deployment, a default StorageClass over local PersistentVolumes
-(:mod:`tipsml.cluster.node_storage`) and KServe's controller in Standard mode (:mod:`tipsml.cluster.kserve`).
+(:mod:`tipsml.cluster.node_storage`), the Gateway API's CRDs (:mod:`tipsml.cluster.gateway_api`) and KServe's
+controller in Standard mode (:mod:`tipsml.cluster.kserve`).
 Every binary is built from the pinned Go modules by
 ``scripts/k8s-tools.sh``; every image by ``scripts/images.sh`` and imported here into containerd's
 ``k8s.io`` namespace, since no registry is reachable.
 
 What it is not: one node, no cloud load balancer (``LoadBalancer`` Services stay pending), no Ingress
-or Gateway API, no dynamic storage provisioner (a fixed pool of volumes), no metrics API (HPAs exist but
+controller and no Gateway API controller (the dependencies chart brings Traefik when ``gateway.enabled``), no
+dynamic storage provisioner (a fixed pool of volumes), no metrics API (HPAs exist but
 do not scale), and every component authenticates with the cluster's admin token (the kubelet's
 client certificate and bootstrap are left out). It needs root, and one such cluster per machine (the
 bridge ``tipsml0``, ``10.244.0.0/24`` for Pods, ``10.96.0.0/16`` for Services).
@@ -35,6 +37,7 @@ from tipsml.cluster import node_host
 from tipsml.cluster.dev import ApiServerOptions, DevCluster
 from tipsml.cluster.dev import start as start_control_plane
 from tipsml.cluster.errors import NodeError, StartupError
+from tipsml.cluster.gateway_api import install_crds as install_gateway_api_crds
 from tipsml.cluster.kserve import MANAGER, KServe
 from tipsml.cluster.node_files import (
     API_PORT,
@@ -53,7 +56,7 @@ from tipsml.cluster.node_images import ImageStoreBrokenError, import_images
 from tipsml.cluster.node_probe import dns_answers
 from tipsml.cluster.node_storage import storage_manifests
 from tipsml.cluster.process import free_ports, stop_pid, term_on_parent_death
-from tipsml.cluster.tools import Binaries, ToolSettings, kserve_config_dir
+from tipsml.cluster.tools import Binaries, ToolSettings, gateway_api_crd_dir, kserve_config_dir
 
 NODE_TOOLS: Final = ("kubelet", "kube-scheduler", "kube-controller-manager", "kube-proxy", "kserve-manager")
 RUNTIME_DIR: Final = Path("/run/tipsml-node")
@@ -255,6 +258,10 @@ def _start_node(cluster: NodeCluster, archives: Path, timeout: float, die_with_p
 
     note("storage: a default StorageClass over local PersistentVolumes")
     cluster.kubectl("apply", "-f", "-", input=storage_manifests(layout))
+
+    crd_dir = gateway_api_crd_dir(bins)
+    note(f"Gateway API CRDs ({crd_dir.parent.name}, standard channel)")
+    install_gateway_api_crds(crd_dir, cluster.kubectl)
 
     note("KServe (Standard mode): CRDs, inferenceservice-config, manager, webhooks, serving runtimes")
     kserve = KServe(state, bins, kserve_config_dir(bins), cluster.kubeconfig, cluster.kubectl)

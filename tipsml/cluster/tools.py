@@ -129,3 +129,15 @@ def kserve_config_dir(bin_dir: Path, start: Path | None = None) -> Path:
     if not folder.is_dir():
         raise BinariesMissingError(f"no KServe {version} config in {folder}: {BUILD_HINT}")
     return folder
+
+
+def gateway_api_crd_dir(bin_dir: Path, start: Path | None = None) -> Path:
+    """The Gateway API's standard-channel CRDs ``scripts/k8s-tools.sh`` copied beside the tools of ``bin_dir``."""
+    pins, pin_file = pinned_versions(start)
+    version = pins.get("GATEWAY_API_VERSION")
+    if not version:
+        raise BinariesMissingError(f"{pin_file} has no GATEWAY_API_VERSION")
+    folder = bin_dir.parent / "gateway-api" / version / "crds"
+    if not any(folder.glob("*.yaml")):
+        raise BinariesMissingError(f"no Gateway API {version} CRDs in {folder}: {BUILD_HINT}")
+    return folder

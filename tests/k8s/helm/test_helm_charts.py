@@ -159,6 +159,8 @@ def test_operator_rbac_is_exactly_what_it_uses(helm: Any) -> None:
         (("",), ("configmaps",), (), ("create",)),
         (("serving.kserve.io",), ("inferenceservices",), (), ("get", "create", "update", "delete")),
         (("apps",), ("deployments",), (), ("get", "create", "update", "delete")),  # Standard mode's canary
+        (("",), ("services",), (), ("get", "create", "update", "delete")),  # its weighted form: the canary Service
+        (("gateway.networking.k8s.io",), ("httproutes",), (), ("get", "update")),  # and the route's weights
         (("",), ("events",), (), ("create",)),
         (("kopf.dev",), ("kopfpeerings",), (), ("get", "list", "watch", "patch")),
     }

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from contracts.model_card import CARD_JSON
 from tests.k8s.operators.operator_support import REPO
 from tests.unit.operators.prometheus_double import PrometheusDouble, serving
+from tipsml.cluster.tools import find_bin_dir, gateway_api_crd_dir
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +24,11 @@ def operator_crds(k8s_cluster: Any) -> None:
     fixture = REPO / "tests" / "k8s" / "fixtures" / "kserve-inferenceservice-crd.yaml"
     for path in (REPO / "manifests" / "crds", fixture):
         k8s_cluster.run("kubectl", "apply", "-f", path)
-    for crd in ("promptversions.tipsml.io", "modelrollouts.tipsml.io", "inferenceservices.serving.kserve.io"):
+    # The Gateway API's HTTPRoute as released (the pinned standard channel): a weighted canary edits one.
+    routes = gateway_api_crd_dir(find_bin_dir(start=REPO)) / "gateway.networking.k8s.io_httproutes.yaml"
+    k8s_cluster.run("kubectl", "apply", "--server-side", "-f", routes)
+    for crd in ("promptversions.tipsml.io", "modelrollouts.tipsml.io", "inferenceservices.serving.kserve.io",
+                "httproutes.gateway.networking.k8s.io"):  # fmt: skip
         k8s_cluster.run("kubectl", "wait", "--for=condition=Established", f"crd/{crd}", "--timeout=30s")
 
 

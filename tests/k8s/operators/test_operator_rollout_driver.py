@@ -1,4 +1,4 @@
-"""``operators.rollout_driver.drive_once`` against the real API server and a real MLflow registry.
+"""``operators.rollout_driver.drive_once`` and the Standard-mode canaries against the real API server and MLflow.
 
 One pass reads the rollout fresh, decides, applies the actions to real InferenceServices and writes the status
 only when it changed; the kopf daemon around it is tested in ``test_operator_handlers``.
@@ -13,6 +13,7 @@ import pytest
 from kubernetes import client
 from mlflow import MlflowClient
 
+from operators.canary_route import canary_weight, route_mechanism
 from operators.canary_split import REPLICA_SPLIT
 from operators.kube import Kube
 from operators.metrics_sources import LocalProvider, PrometheusProvider
@@ -244,3 +245,118 @@ async def test_standard_mode_canary_adds_candidate_pods_behind_the_predictor_ser
     assert {e["name"]: e["value"] for e in served["spec"]["predictor"]["containers"][0]["env"]}[
         "TIPSML_MODEL_URI"] == f"models:/{model}/2"  # fmt: skip
     assert [d.metadata.name for d in apps.list_namespaced_deployment(ns).items] == ["tip-scorer-predictor"]
+
+
+# --- A weighted canary: a Gateway API HTTPRoute's weights (canary.trafficRouting.httpRoute) -------------
+# The HTTPRoute CRD is the Gateway API release's own, so a weight the schema refuses fails here. No Gateway serves
+# the route on this API server: tests/cluster/test_rollout.py sends requests through one and measures the split.
+
+ROUTES = {"group": "gateway.networking.k8s.io", "version": "v1", "plural": "httproutes"}
+ROUTE = {
+    "apiVersion": "gateway.networking.k8s.io/v1",
+    "kind": "HTTPRoute",
+    "metadata": {"name": "tip-scorer"},
+    "spec": {
+        "parentRefs": [{"name": "tipsml"}],
+        "rules": [{"backendRefs": [{"name": "tip-scorer-predictor", "port": 80}]}],
+    },
+}
+SERVICE = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "tip-scorer-predictor"},
+    "spec": {"selector": {"app": "isvc.tip-scorer-predictor"},
+             "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]},  # fmt: skip
+}
+STEPS = [{"weight": 10, "pauseSeconds": 0}, {"weight": 50, "pauseSeconds": 0}]
+
+
+def _standard_isvc(objects: client.CustomObjectsApi, ns: str) -> None:
+    isvc = isvc_body({"serving.kserve.io/deploymentMode": "Standard"})
+    isvc["spec"]["predictor"]["minReplicas"] = 1
+    objects.create_namespaced_custom_object(**ISVC, namespace=ns, body=isvc)
+
+
+def _backends(objects: client.CustomObjectsApi, ns: str) -> list[dict[str, Any]]:
+    route = objects.get_namespaced_custom_object(**ROUTES, namespace=ns, name="tip-scorer")
+    refs: list[dict[str, Any]] = route["spec"]["rules"][0]["backendRefs"]
+    return refs
+
+
+def _ready(apps: client.AppsV1Api, ns: str, name: str, replicas: int) -> None:
+    generation = apps.read_namespaced_deployment(name, ns).metadata.generation
+    apps.patch_namespaced_deployment_status(name, ns, {"status": {
+        "observedGeneration": generation, "replicas": replicas, "readyReplicas": replicas,
+        "updatedReplicas": replicas}})  # fmt: skip
+
+
+async def test_a_route_canary_weights_the_route_once_its_pods_are_ready_and_promotion_restores_it(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    """One stable replica: 10 % is a weight (a replica ratio would refuse it); the canary has its own Service."""
+    model, _ = registered_model
+    ns = k8s_namespace
+    objects, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
+    _standard_isvc(objects, ns)
+    apps.create_namespaced_deployment(ns, _predictor_deployment(1))
+    core.create_namespaced_service(ns, SERVICE)
+    objects.create_namespaced_custom_object(**ROUTES, namespace=ns, body=ROUTE)
+    written = _backends(objects, ns)
+    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "tip-scorer"}}
+    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary=canary))
+    await drive_once(runtime, ns, "r")
+    rollout = stored(api, ns)
+    assert rollout["status"]["phase"] == "Shadow"
+    assert rollout["status"]["trafficMechanism"] == route_mechanism("tip-scorer")
+    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
+             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
+    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
+                             mechanism=route_mechanism("tip-scorer"), owner=owner, route="tip-scorer")  # fmt: skip
+    await effects.apply(SetCanary("2", None, 10))
+    deployment = apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns)
+    assert deployment.spec.replicas == 1
+    assert deployment.spec.template.metadata.labels["app"] == "isvc.tip-scorer-predictor-canary"
+    service = core.read_namespaced_service("tip-scorer-predictor-canary", ns)
+    assert service.spec.selector == deployment.spec.selector.match_labels
+    assert [(p.port, p.target_port) for p in service.spec.ports] == [(80, 8080)]
+    assert service.metadata.owner_references[0].uid == rollout["metadata"]["uid"]
+    # No canary Pod is ready: a weight now would answer 10 % of requests with errors, so the route waits.
+    assert _backends(objects, ns) == written
+    assert await effects.canary_pending() == "waiting for the canary Pods: 0/1 ready"
+    _ready(apps, ns, "tip-scorer-predictor-canary", 1)
+    _ready(apps, ns, "tip-scorer-predictor", 1)
+    assert await effects.canary_pending() == "HTTPRoute tip-scorer weighted 10 % just now"
+    assert await effects.canary_pending() is None
+    assert _backends(objects, ns) == [
+        {"group": "", "kind": "Service", "name": "tip-scorer-predictor", "port": 80, "weight": 90},
+        {"group": "", "kind": "Service", "name": "tip-scorer-predictor-canary", "port": 80, "weight": 10},
+    ]  # the API server fills in group and kind
+    assert effects.split is None or "10 %" in effects.split
+    # The next step: a canary Pod is ready already, so the weight moves with the action.
+    await effects.apply(SetCanary("2", None, 50))
+    route = objects.get_namespaced_custom_object(**ROUTES, namespace=ns, name="tip-scorer")
+    assert canary_weight(route, "tip-scorer") == 50
+    assert effects.split == "HTTPRoute tip-scorer: 50 % of requests to 1 canary Pod(s)"
+    await effects.apply(PromoteModel("2", None))
+    served = objects.get_namespaced_custom_object(**ISVC, namespace=ns, name="tip-scorer")
+    assert {e["name"]: e["value"] for e in served["spec"]["predictor"]["containers"][0]["env"]}[
+        "TIPSML_MODEL_URI"] == f"models:/{model}/2"  # fmt: skip
+    assert _backends(objects, ns) == written  # as created (the API server defaults the weight to 1)
+    assert [d.metadata.name for d in apps.list_namespaced_deployment(ns).items] == ["tip-scorer-predictor"]
+    assert [s.metadata.name for s in core.list_namespaced_service(ns).items] == ["tip-scorer-predictor"]
+
+
+async def test_a_rollout_naming_a_missing_route_fails_before_anything_changes(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    model, _ = registered_model
+    objects = client.CustomObjectsApi(api)
+    _standard_isvc(objects, k8s_namespace)
+    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "nowhere"}}
+    objects.create_namespaced_custom_object(**MR, namespace=k8s_namespace, body=rollout_body(model, canary=canary))
+    await drive_once(runtime, k8s_namespace, "r")
+    status = stored(api, k8s_namespace)["status"]
+    assert status["phase"] == "Failed", status
+    assert f"HTTPRoute {k8s_namespace}/nowhere, which does not exist" in status["message"]
+    served = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer")
+    assert "logger" not in served["spec"]["predictor"]  # no shadow was started
