@@ -135,21 +135,7 @@ class Kube:
 
         Returns False when the InferenceService does not exist.
         """
-
-        def update() -> bool:
-            try:
-                obj = self.objects.get_namespaced_custom_object(**ISVC, namespace=namespace, name=name)
-            except ApiException as e:
-                if e.status == 404:
-                    return False
-                raise
-            if edit(obj):
-                self.objects.replace_namespaced_custom_object(
-                    **ISVC, namespace=namespace, name=name, body=obj
-                )
-            return True
-
-        return await retry_conflicts(update, f"inferenceservice {namespace}/{name}")
+        return await self._edit_custom(ISVC, namespace, name, edit, "inferenceservice")
 
     async def put_isvc(self, namespace: str, body: dict[str, Any]) -> None:
         """Create the InferenceService ``body``, or replace its spec when it exists."""
@@ -251,21 +237,25 @@ class Kube:
 
     async def edit_route(self, namespace: str, name: str, edit: Callable[[dict[str, Any]], bool]) -> bool:
         """Read the HTTPRoute, let ``edit`` change it in place, write back on change; False when it is missing."""
+        return await self._edit_custom(HTTP_ROUTES, namespace, name, edit, "httproute")
+
+    async def _edit_custom(
+        self, kind: dict[str, str], namespace: str, name: str, edit: Callable[[dict[str, Any]], bool], what: str
+    ) -> bool:
+        """Read-modify-write one custom object (``kind``: group, version, plural); False when it does not exist."""
 
         def update() -> bool:
             try:
-                obj = self.objects.get_namespaced_custom_object(**HTTP_ROUTES, namespace=namespace, name=name)
+                obj = self.objects.get_namespaced_custom_object(**kind, namespace=namespace, name=name)
             except ApiException as e:
                 if e.status == 404:
                     return False
                 raise
             if edit(obj):
-                self.objects.replace_namespaced_custom_object(
-                    **HTTP_ROUTES, namespace=namespace, name=name, body=obj
-                )
+                self.objects.replace_namespaced_custom_object(**kind, namespace=namespace, name=name, body=obj)
             return True
 
-        return await retry_conflicts(update, f"httproute {namespace}/{name}")
+        return await retry_conflicts(update, f"{what} {namespace}/{name}")
 
     async def get_service(self, namespace: str, name: str) -> dict[str, Any] | None:
         """A Service as its JSON body, or None when it does not exist."""

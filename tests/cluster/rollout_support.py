@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,3 +167,40 @@ def left_steps(status: dict[str, Any]) -> dict[int, float]:
     for (weight, _), end in zip(entered, [t for _, t in entered[1:]] + ends, strict=False):
         left[weight] = end
     return left
+
+
+@dataclass
+class Followed:
+    """A rollout followed to its end: its last status, when each phase was first seen, each step's window start."""
+
+    status: dict[str, Any]
+    phases: dict[str, float]
+    opened: dict[int, float]
+    """Step weight -> the operator's analysis window start (``stepStartedAt``) as last seen."""
+    started: float
+
+
+def follow(stack: Stack, name: str, each: Callable[[str, int], None] | None = None, timeout: float = 900) -> Followed:
+    """Poll rollout ``name`` every second until it ends (or ``timeout``), printing each phase as it is entered.
+
+    ``each(phase, weight)`` runs on every poll, e.g. to sample the split or to delete the operator's Pods.
+    """
+    started = time.time()
+    followed = Followed({}, {}, {}, started)
+    while time.time() - started < timeout:
+        status = followed.status = status_of(stack, name)
+        phase, weight = status.get("phase", "Pending"), int(status.get("trafficPercent") or 0)
+        label = f"{phase} {weight}%" if phase == "Canary" else phase
+        if label not in followed.phases:
+            followed.phases[label] = time.time()
+            print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
+        if phase == "Canary" and status.get("stepStartedAt"):
+            # The operator opens a step's window when its split serves (it moves stepStartedAt until then).
+            followed.opened[weight] = epoch(status["stepStartedAt"])
+        if each is not None:
+            each(phase, weight)
+        if phase in ("Promoted", "RolledBack", "Failed"):
+            break
+        time.sleep(1)
+    print("phase wall times: " + ", ".join(f"{k} at +{v - started:.1f}s" for k, v in followed.phases.items()))
+    return followed

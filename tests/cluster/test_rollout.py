@@ -46,7 +46,7 @@ from tests.cluster.rollout_support import (
     STEPS,
     Ablation,
     Traffic,
-    epoch,
+    follow,
     left_steps,
     registry,
     rollout_body,
@@ -137,23 +137,12 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
     # Rolled back only once the challenger is shown more than 0.1 worse at 95 %; a draw that shows neither that
     # nor that it is within 0.1 waits for more rewards.
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(rollout_body("good", str(candidate), 0.1, RERANKS)))
-    started = time.time()
-    phases: dict[str, float] = {}
     serving: set[int] = set()  # step weights whose split this loop saw in place
-    opened: dict[int, float] = {}  # step weight -> the operator's analysis window start (stepStartedAt), last seen
     killed = ""
     endpoints: dict[int, list[tuple[int, int]]] = {}  # step weight -> (stable, canary) ready endpoints, sampled
-    status: dict[str, Any] = {}
-    while time.time() - started < 900:
-        status = status_of(stack, "good")
-        phase, weight = status.get("phase", "Pending"), int(status.get("trafficPercent") or 0)
-        label = f"{phase} {weight}%" if phase == "Canary" else phase
-        if label not in phases:
-            phases[label] = time.time()
-            print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
-        if phase == "Canary" and status.get("stepStartedAt"):
-            # The operator opens a step's window when its split serves (it moves stepStartedAt until then).
-            opened[weight] = epoch(status["stepStartedAt"])
+
+    def each(phase: str, weight: int) -> None:
+        nonlocal killed
         if phase == "Canary" and _split_serving(stack, canary_replicas(weight, STABLE_REPLICAS)):
             serving.add(weight)
             endpoints.setdefault(weight, []).append(_ready_endpoints(stack))
@@ -162,10 +151,9 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
             killed = ", ".join(p["metadata"]["name"] for p in pods(stack.cluster, NS, OPERATOR))
             stack.cluster.kubectl("delete", "pods", "-n", NS, "-l", OPERATOR, "--wait=false")
             print(f"  deleted the operator Pods {killed} mid-canary")
-        if phase in ("Promoted", "RolledBack", "Failed"):
-            break
-        time.sleep(1)
-    print("phase wall times: " + ", ".join(f"{k} at +{v - started:.1f}s" for k, v in phases.items()))
+
+    followed = follow(stack, "good", each)
+    status, phases, opened, started = followed.status, followed.phases, followed.opened, followed.started
     marks = sorted(phases.items(), key=lambda kv: kv[1])
     for (label, at), (_, end) in zip(marks, [*marks[1:], ("end", time.time())], strict=True):
         failed = sum(at <= t < end for t in traffic.report.failed_at)
@@ -267,29 +255,18 @@ def test_a_canary_through_the_gateway_gets_each_steps_weight_of_requests(
                         trafficRouting={"httpRoute": "tip-scorer"}, minSamples=60)  # fmt: skip
     through_gateway = Traffic(stack, service="gateway", seed=11)
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
-    started = time.time()
-    phases: dict[str, float] = {}
-    opened: dict[int, float] = {}
-    status: dict[str, Any] = {}
     seen: list[tuple[float, int, int]] = []  # (when, step, the canary weight read off the HTTPRoute)
+
+    def each(phase: str, weight: int) -> None:
+        if phase == "Canary":
+            route = get_json(stack.cluster, "httproute", "tip-scorer", "-n", NS)
+            seen.append((time.time(), weight, canary_weight(route, "tip-scorer")))
+
     try:
-        while time.time() - started < 900:
-            status = status_of(stack, "routed")
-            phase, weight = status.get("phase", "Pending"), int(status.get("trafficPercent") or 0)
-            label = f"{phase} {weight}%" if phase == "Canary" else phase
-            if label not in phases:
-                phases[label] = time.time()
-                print(f"  +{time.time() - started:6.1f}s {label}: {status.get('message', '')}")
-            if phase == "Canary" and status.get("stepStartedAt"):
-                opened[weight] = epoch(status["stepStartedAt"])
-                route = get_json(stack.cluster, "httproute", "tip-scorer", "-n", NS)
-                seen.append((time.time(), weight, canary_weight(route, "tip-scorer")))
-            if phase in ("Promoted", "RolledBack", "Failed"):
-                break
-            time.sleep(1)
+        followed = follow(stack, "routed", each)
     finally:
         through_gateway.stop()
-    print("phase wall times: " + ", ".join(f"{k} at +{v - started:.1f}s" for k, v in phases.items()))
+    status, opened = followed.status, followed.opened
     print(stack.cluster.kubectl("get", "modelrollouts", "-n", NS).stdout)
     report = through_gateway.report
     print(f"through the Gateway: {report.by_version()}; {report.errors} failed "

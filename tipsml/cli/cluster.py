@@ -35,8 +35,8 @@ def up(
 ) -> None:
     """Start etcd, the control plane, containerd and the node; wait until the node is Ready and CoreDNS answers.
 
-    Then install the local-volume StorageClass and KServe (CRDs, inferenceservice-config, webhooks, manager), so
-    `helm install` of the tipsml charts works as on a real cluster.
+    Then install the local-volume StorageClass, the Gateway API CRDs and KServe (CRDs, inferenceservice-config,
+    webhooks, manager), so `helm install` of the tipsml charts works as on a real cluster.
     """
     from tipsml.cluster.errors import DevClusterError
     from tipsml.cluster.node import NodeCluster, start

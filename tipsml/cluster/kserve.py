@@ -8,7 +8,9 @@ What a platform engineer's ``helm install kserve`` would set up, done from the f
   subresource and leaves field validation to KServe's own webhooks);
 * the ``inferenceservice-config`` ConfigMap of the release with two changes: ``Standard`` as the default
   deployment mode (plain Deployments, Services and HPAs, no Knative) and no Ingress objects (this cluster
-  has no ingress controller or Gateway API implementation, so a predictor is reached by its Service);
+  has no ingress controller, so a predictor is reached by its Service; the Gateway API's CRDs are installed
+  and the dependencies chart brings its implementation, Traefik, with ``gateway.enabled``: the tipsml chart's
+  own HTTPRoute, not one KServe makes, sends to the predictor through it);
 * the ClusterServingRuntimes of the release (images named as the release's kustomization names them;
   tipsml's predictors are custom containers and do not use them);
 * the manager itself, a host process beside kube-controller-manager (the control plane here is host

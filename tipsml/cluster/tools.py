@@ -121,23 +121,21 @@ def pinned_versions(start: Path | None = None) -> tuple[dict[str, str], Path]:
 
 def kserve_config_dir(bin_dir: Path, start: Path | None = None) -> Path:
     """The KServe release's config files ``scripts/k8s-tools.sh`` copied beside the tools of ``bin_dir``."""
-    pins, pin_file = pinned_versions(start)
-    version = pins.get("KSERVE_VERSION")
-    if not version:
-        raise BinariesMissingError(f"{pin_file} has no KSERVE_VERSION")
-    folder = bin_dir.parent / "kserve" / version / "config"
-    if not folder.is_dir():
-        raise BinariesMissingError(f"no KServe {version} config in {folder}: {BUILD_HINT}")
-    return folder
+    return _pinned_dir(bin_dir, start, "KSERVE_VERSION", "KServe {version} config", "kserve", "config")
 
 
 def gateway_api_crd_dir(bin_dir: Path, start: Path | None = None) -> Path:
     """The Gateway API's standard-channel CRDs ``scripts/k8s-tools.sh`` copied beside the tools of ``bin_dir``."""
+    return _pinned_dir(bin_dir, start, "GATEWAY_API_VERSION", "Gateway API {version} CRDs", "gateway-api", "crds")
+
+
+def _pinned_dir(bin_dir: Path, start: Path | None, pin: str, what: str, folder: str, leaf: str) -> Path:
+    """``<bin_dir>/../<folder>/<pinned version>/<leaf>``, which must hold files; else a build hint naming ``what``."""
     pins, pin_file = pinned_versions(start)
-    version = pins.get("GATEWAY_API_VERSION")
+    version = pins.get(pin)
     if not version:
-        raise BinariesMissingError(f"{pin_file} has no GATEWAY_API_VERSION")
-    folder = bin_dir.parent / "gateway-api" / version / "crds"
-    if not any(folder.glob("*.yaml")):
-        raise BinariesMissingError(f"no Gateway API {version} CRDs in {folder}: {BUILD_HINT}")
-    return folder
+        raise BinariesMissingError(f"{pin_file} has no {pin}")
+    found = bin_dir.parent / folder / version / leaf
+    if not found.is_dir() or not any(found.iterdir()):
+        raise BinariesMissingError(f"no {what.format(version=version)} in {found}: {BUILD_HINT}")
+    return found
