@@ -120,15 +120,7 @@ class Kube:
 
     async def get_isvc(self, namespace: str, name: str) -> dict[str, Any] | None:
         """An InferenceService, or None when it does not exist."""
-        try:
-            body: dict[str, Any] = await asyncio.to_thread(
-                self.objects.get_namespaced_custom_object, **ISVC, namespace=namespace, name=name
-            )
-        except ApiException as e:
-            if e.status == 404:
-                return None
-            raise
-        return body
+        return await self._get_custom(ISVC, namespace, name)
 
     async def edit_isvc(self, namespace: str, name: str, edit: Callable[[dict[str, Any]], bool]) -> bool:
         """Read, let ``edit`` change the object in place (returning whether it did), write back on change.
@@ -225,9 +217,13 @@ class Kube:
 
     async def get_route(self, namespace: str, name: str) -> dict[str, Any] | None:
         """An HTTPRoute, or None when it (or the Gateway API) does not exist."""
+        return await self._get_custom(HTTP_ROUTES, namespace, name)
+
+    async def _get_custom(self, kind: dict[str, str], namespace: str, name: str) -> dict[str, Any] | None:
+        """One custom object (``kind``: group, version, plural), or None when it does not exist."""
         try:
             body: dict[str, Any] = await asyncio.to_thread(
-                self.objects.get_namespaced_custom_object, **HTTP_ROUTES, namespace=namespace, name=name
+                self.objects.get_namespaced_custom_object, **kind, namespace=namespace, name=name
             )
         except ApiException as e:
             if e.status == 404:
