@@ -35,13 +35,13 @@ import asyncio
 import gc
 import os
 import random
-import statistics
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.scorer_micro import micro, spaced
 from bench.scorer_probe import (
     cpu_seconds,
     gc_pauses,
@@ -220,32 +220,6 @@ class ClientPauses:
             gc.collect()
 
 
-def micro(world: Any, repeats: int) -> None:
-    """In-process cost of one request's feature read + scoring, per transform (no HTTP)."""
-    from feature_repo.config import open_store
-    from feature_repo.names import MODEL_FEATURES
-    from predictors.scorer.features import FeastFeatureSource
-    from predictors.scorer.model_store import load_model_dir
-
-    model = load_model_dir(world.model_dir, MODEL_FEATURES)
-    store = open_store(world.root)
-    rng = random.Random(1)
-    print(f"\nin-process, per request of 20 candidates (median of {repeats}):")
-    base = None
-    for transform in ("in_process", "feast"):
-        src = FeastFeatureSource(store, MODEL_FEATURES, transform=transform)
-        src.rows(world.users[0], world.tips[:20], None)
-        times = []
-        for _ in range(repeats):
-            tips = rng.sample(world.tips, 20)
-            t0 = time.perf_counter()
-            model.score(src.rows(rng.choice(world.users), tips, None))
-            times.append((time.perf_counter() - t0) * 1000)
-        med = statistics.median(times)
-        base = base or med
-        print(f"  transform={transform:<10} features+score {med:6.2f} ms   ({med / base:.1f}x)")
-
-
 def summary(args: Any, results: list[Result], sat: dict[str, Result], run: int) -> None:
     """One run's table, saturation ratio and p99 ratios."""
     print(
@@ -253,30 +227,40 @@ def summary(args: Any, results: list[Result], sat: dict[str, Result], run: int) 
         f"closed-loop clients for {args.saturation_s:.0f} s; latency ms from scheduled send time) ==="
     )
     table(results)
-    if sat:
-        print(
-            f"\nsaturation throughput: kserve {sat['kserve'].throughput:.0f} req/s, bare "
-            f"{sat['bare'].throughput:.0f} req/s, ratio kserve/bare = "
-            f"{sat['kserve'].throughput / sat['bare'].throughput:.2f}"
-        )
+    names = list(dict.fromkeys(r.target for r in results))
+    for name, base in _pairs(names):
+        if name in sat and base in sat:
+            print(
+                f"saturation throughput: {name} {sat[name].throughput:.0f} req/s, {base} "
+                f"{sat[base].throughput:.0f} req/s, ratio {name}/{base} = "
+                f"{sat[name].throughput / sat[base].throughput:.2f}"
+            )
     for rate in args.rates:
-        k = next(r for r in results if r.target == "kserve" and r.rate == rate)
-        b = next(r for r in results if r.target == "bare" and r.rate == rate)
-        print(
-            f"at {rate:.0f} req/s: p99 kserve {k.pct(0.99):.2f} ms vs bare {b.pct(0.99):.2f} ms "
-            f"(ratio {k.pct(0.99) / b.pct(0.99):.2f})"
-        )
+        at = {r.target: r for r in results if r.rate == rate}
+        for name, base in _pairs(names):
+            a, b = at[name], at[base]
+            print(
+                f"at {rate:.0f} req/s: {name} vs {base}: p99 {a.pct(0.99):.2f} vs {b.pct(0.99):.2f} ms "
+                f"(ratio {a.pct(0.99) / b.pct(0.99):.2f}), cpu {a.cpu_ms_per_request:.2f} vs "
+                f"{b.cpu_ms_per_request:.2f} ms/req (ratio {a.cpu_ms_per_request / b.cpu_ms_per_request:.2f})"
+            )
+
+
+def _pairs(names: list[str]) -> list[tuple[str, str]]:
+    """Which target is compared with which: the scorer with bare FastAPI, and with its router-only self."""
+    wanted = [("kserve", "bare"), ("kserve-router", "bare"), ("kserve", "kserve-router")]
+    return [(a, b) for a, b in wanted if a in names and b in names]
 
 
 def table(results: list[Result]) -> None:
     print(
-        f"\n{'target':<8} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
+        f"\n{'target':<13} {'rate':>6} {'sent':>7} {'err%':>6} {'p50':>7} {'p99':>7} {'p99.9':>7} {'max':>7}"
         f" {'achieved/s':>10} {'cpu ms/req':>10} {'client':>6} {'others':>6}"
     )
     for r in results:
         rate = f"{r.rate:.0f}" if r.rate else "sat."
         print(
-            f"{r.target:<8} {rate:>6} {r.sent:>7} {100 * r.error_rate:>5.2f}% {r.pct(0.5):>7.2f} {r.pct(0.99):>7.2f}"
+            f"{r.target:<13} {rate:>6} {r.sent:>7} {100 * r.error_rate:>5.2f}% {r.pct(0.5):>7.2f} {r.pct(0.99):>7.2f}"
             f" {r.pct(0.999):>7.2f} {max(r.latencies_ms, default=float('nan')):>7.2f} {r.throughput:>10.1f}"
             f" {r.cpu_ms_per_request:>10.2f} {1000 * r.client_cpu_s / max(r.sent, 1):>6.2f} {r.other_cores:>6.2f}"
         )
@@ -311,6 +295,13 @@ def main() -> None:
     )
     parser.add_argument("--profile-rate", type=float, default=200.0)
     parser.add_argument(
+        "--targets",
+        nargs="+",
+        choices=("kserve", "kserve-router", "bare"),
+        default=["kserve", "bare"],
+        help="servers to load, in this order (kserve-router: the scorer with TIPSML_PREDICT_LANE=false)",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="consecutive runs of saturation + every rate, each summarised"
     )
     args = parser.parse_args()
@@ -329,8 +320,14 @@ def main() -> None:
     print(f"world: {args.users} users, {args.tips} tips, model v{world.version} ({time.perf_counter() - t0:.0f} s)")
     if args.micro:
         micro(world, args.micro)
+        spaced(world, args.micro)
 
     kserve = spawn_scorer(world, root / "run", workers=str(args.server_workers))
+    router = (
+        spawn_scorer(world, root / "run", workers=str(args.server_workers), predict_lane="false")
+        if "kserve-router" in args.targets
+        else None
+    )
     port = free_port()
     env = {
         **os.environ,
@@ -351,14 +348,18 @@ def main() -> None:
         )
     try:
         wait_for_port(port, 120, bare)
-        targets = {"kserve": (kserve.url, kserve.pid), "bare": (f"http://127.0.0.1:{port}", bare.pid)}
+        every = {"kserve": (kserve.url, kserve.pid), "bare": (f"http://127.0.0.1:{port}", bare.pid)}
+        if router is not None:
+            every["kserve-router"] = (router.url, router.pid)
+        targets = {name: every[name] for name in args.targets}
         bodies = make_bodies(world.users, world.tips, 5000, args.candidates, seed=7)
         print(
             f"server: {args.server_workers} process(es) each (TIPSML_WORKERS). kserve: python -m predictors.scorer "
             "(KServe RESTServer + DataPlane, no gRPC, no timing middleware, kserve/uvicorn loggers WARNING, access "
-            "log off); bare: FastAPI on uvicorn, access_log=False WARNING; both: TIPSML_* defaults (predict_in=auto: "
-            "on the loop for SQLite, event_loop=uvloop, tip_stats_ttl_s=1.0) plus any TIPSML_* set in this "
-            "environment"
+            "log off, V1 predict answered in front of FastAPI); kserve-router: the same with "
+            "TIPSML_PREDICT_LANE=false (every request through KServe's FastAPI app); bare: FastAPI on uvicorn, "
+            "access_log=False WARNING; all: TIPSML_* defaults (predict_in=auto: on the loop for SQLite, "
+            "event_loop=uvloop, tip_stats_ttl_s=1.0) plus any TIPSML_* set in this environment"
         )
         for _, pid in targets.values():
             settle(pid)  # every worker loaded, not only the first that answers
@@ -409,6 +410,8 @@ def main() -> None:
         )
     finally:
         kserve.stop()
+        if router is not None:
+            router.stop()
         stop_pid(bare.pid)
 
 

@@ -4,6 +4,8 @@
   KServe's trace logger on every request, a logger that is off at the scorer's WARNING level (measured:
   ~3 % of a request's CPU; bench/scorer_load.py ``--profile`` prints the frames).
 * No uvicorn proxy-headers middleware: it rewrites the client address for logs, and the access log is off.
+* V1 predict answered in front of the app (:mod:`predictors.scorer.predict_lane`, ``predict_lane``), the
+  body limit checked before it.
 * ``/metrics`` exposes every worker's series summed when several processes serve the port
   (:func:`predictors.scorer.workers.metrics_registry`; with one process it is KServe's own registry), and
   renders them in a thread, not on the event loop that serves requests.
@@ -20,6 +22,8 @@ from fastapi import FastAPI, Request, Response
 from kserve.protocol.rest.server import RESTServer
 from prometheus_client import exposition
 
+from predictors.common.limits import BodySizeLimit
+from predictors.scorer.predict_lane import PredictLane
 from predictors.scorer.workers import metrics_registry
 
 
@@ -29,6 +33,10 @@ class LeanRESTServer(RESTServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.config.proxy_headers = False
+
+    def answer_predict_first(self, app: FastAPI, model: Any, max_bytes: int) -> None:
+        """Serve :class:`PredictLane` in front of ``app``, both behind a ``max_bytes`` body limit."""
+        self.config.app = BodySizeLimit(PredictLane(app, model), max_bytes=max_bytes)
 
     def _add_middlewares(self, app: FastAPI) -> None:
         """None: KServe's timing middleware only feeds a trace logger the scorer keeps off."""

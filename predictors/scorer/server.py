@@ -7,6 +7,8 @@ does):
 * ``workers`` processes behind one port (:mod:`predictors.scorer.workers`), one per CPU: each loads its own
   model and feature store after the fork. KServe's own ``workers > 1`` would pickle the model with its open
   feature store and lose our error table.
+* V1 predict answered in front of FastAPI's router (:mod:`predictors.scorer.predict_lane`): a third of a
+  request's CPU was the framework around it.
 * KServe's REST server without its timing middleware (:mod:`predictors.scorer.rest`), no gRPC server.
 * feature read and scoring on the event loop for the local SQLite store (``predict_in=auto``): ~1 ms of
   GIL-bound CPU either way, and handing it to a thread cost 1.7 ms of extra CPU per request.
@@ -136,6 +138,8 @@ def serve_worker(settings: ScorerSettings, socks: list[socket.socket]) -> None:
         grace_period=GRACE_PERIOD_SECONDS,
         event_loop=settings.event_loop,
     )
+    if settings.predict_lane:
+        rest.answer_predict_first(app, scorer, settings.max_request_bytes)
     freeze_startup_heap()
     GC_PAUSES.install()
     rest.run(sockets=socks)

@@ -102,6 +102,10 @@ class ScorerSettings(BaseSettings):
     """Threads of the ``executor`` mode. The SQLite read and LightGBM hold the GIL, so more threads than
     cores only add switching; raise it for a network store (Redis), whose reads wait without the GIL."""
 
+    predict_lane: bool = True
+    """Answer a plain V1 predict (a JSON body, no CloudEvent) in front of FastAPI's router and KServe's data
+    plane (:mod:`predictors.scorer.predict_lane`), with the same model calls, metrics and error handlers;
+    false sends every request through KServe's app (bench/scorer_load.py runs both)."""
     event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     """The server's event loop. ``ModelServer`` runs ``asyncio.run`` itself, so its ``--event-loop`` flag
     has no effect with one worker; the scorer installs uvloop's policy before starting it, so KServe runs
