@@ -67,7 +67,26 @@ def wait_all_ready(cluster: NodeCluster, namespace: str, timeout: float, expect:
         for name in [*last, *(f"{p['metadata']['name']} (operator)" for p in pods(cluster, namespace,
                                                                                  "app.kubernetes.io/component=operator"))]
     ]  # fmt: skip
-    raise AssertionError(f"not Ready after {timeout:.0f}s: {', '.join(last)}\n{events[-3000:]}\n" + "\n".join(logs))
+    raise AssertionError(
+        f"not Ready after {timeout:.0f}s: {', '.join(last)}\n{events[-3000:]}\n" + "\n".join(logs)
+        + "\n" + prompt_state(cluster, namespace)
+    )
+
+
+def prompt_state(cluster: NodeCluster, namespace: str) -> str:
+    """PromptVersions' phases and the registry ConfigMap's keys: the generator is Ready only with a version."""
+    versions = cluster.kubectl(
+        "get", "promptversions.tipsml.io", "-n", namespace, "--ignore-not-found",
+        "-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase,MESSAGE:.status.message", check=False,
+    )  # fmt: skip
+    keys = cluster.kubectl(
+        "get", "configmap", "tip-generator-prompts", "-n", namespace, "--ignore-not-found",
+        "-o", "go-template={{range $k, $v := .data}}{{$k}} {{end}}", check=False,
+    )  # fmt: skip
+    return (
+        f"--- PromptVersions ---\n{versions.stdout}{versions.stderr[-500:]}"
+        f"--- ConfigMap tip-generator-prompts keys ---\n{keys.stdout or '(none)'}{keys.stderr[-500:]}"
+    )
 
 
 def cluster_ip(cluster: NodeCluster, namespace: str, service: str) -> str:
