@@ -22,6 +22,10 @@ Feast online features (SQLite) for every request and scores with a LightGBM mode
     .venv/bin/python -m bench.scorer_load --rates 200 --saturation-s 0   # one rate, no saturation phase
     .venv/bin/python -m bench.scorer_load --rates 200 400 --repeat 3     # three consecutive runs, one world
     .venv/bin/python -m bench.scorer_load --profile 20    # then py-spy's top frames of the KServe server
+    .venv/bin/python -m bench.scorer_load --targets kserve kserve-router bare   # the V1 predict lane on and off
+
+Before the servers, the in-process cost of one request (``bench.scorer_micro``): back to back, and with the
+thread asleep between requests as a worker is at a low rate.
 
 Both targets run ``--server-workers`` processes (default: one per core) behind one port; server CPU is the
 whole process tree's. After each KServe phase the server's own garbage-collector pauses are printed (from its
@@ -399,7 +403,7 @@ def main() -> None:
             summary(args, results, sat, run)
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         if args.profile > 0:
-            url, pid = targets["kserve"]
+            url, pid = every["kserve"]
             print(f"\n=== py-spy: kserve at {args.profile_rate:.0f} req/s, {args.profile:.0f} s (not in the table) ===")
             print_profile(
                 profile(pid, lambda: client.run(open_loop(url, bodies, args.profile_rate, args.profile, "kserve")))
