@@ -56,6 +56,8 @@ async def configure(settings: kopf.OperatorSettings, memo: Any, logger: kopf.Log
         prefix=crds.GROUP, key="last-handled-configuration"
     )
     settings.posting.level = logging.INFO
+    # The liveness endpoint's access lines (one per probe, every replica) would bury what the operator did.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT_SECONDS
     memo.runtime = Runtime(
         settings=cfg,

@@ -49,7 +49,7 @@ class BodySizeLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":  # a disconnect: let the app see it
-                chunks_done = [message]
+                read = [message]
                 break
             size += len(message.get("body", b""))
             if size > self.max_bytes:
@@ -57,16 +57,9 @@ class BodySizeLimit:
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                chunks_done = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
+                read = [{"type": "http.request", "body": b"".join(chunks), "more_body": False}]
                 break
-        replay = iter(chunks_done)
-
-        async def replayed() -> Message:
-            for message in replay:
-                return message
-            return await receive()
-
-        await self.app(scope, replayed, send)
+        await self.app(scope, replaying(read, receive), send)
 
     async def _too_large(self, send: Send, size: int) -> None:
         logging.getLogger(__name__).warning("request body of %d bytes refused (limit %d)", size, self.max_bytes)
@@ -81,6 +74,18 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def replaying(messages: list[Message], receive: Receive) -> Receive:
+    """``receive`` that yields ``messages`` first (what a middleware already read), then the connection's own."""
+    pending = iter(messages)
+
+    async def replayed() -> Message:
+        for message in pending:
+            return message
+        return await receive()
+
+    return replayed
 
 
 class OneLineClientErrors(logging.Filter):

@@ -28,7 +28,7 @@ from typing import Any, Final
 import orjson
 from starlette.requests import Request
 
-from predictors.common.limits import ASGIApp, Message, Receive, Scope, Send
+from predictors.common.limits import ASGIApp, Message, Receive, Scope, Send, replaying
 
 JSON_CONTENT: Final = "application/json"
 ORJSON_OPTIONS: Final = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
@@ -58,7 +58,7 @@ class PredictLane:
         message = await receive()
         payload = _payload(message)
         if payload is None:
-            await self.app(scope, _replay(message, receive), send)
+            await self.app(scope, replaying([message], receive), send)
             return
         try:
             response, response_headers = await self.model(payload, headers=headers)
@@ -111,14 +111,3 @@ def _payload(message: Message) -> dict[str, Any] | None:
         return None
     return payload
 
-
-def _replay(message: Message, receive: Receive) -> Receive:
-    """``receive`` that yields ``message`` first (the body the lane read), then the connection's own."""
-    pending = [message]
-
-    async def replayed() -> Message:
-        if pending:
-            return pending.pop()
-        return await receive()
-
-    return replayed

@@ -123,7 +123,8 @@ def serve_worker(settings: ScorerSettings, socks: list[socket.socket]) -> None:
     # The application set-up both predictors share (predictors.common.server): quiet logs, 413, one table.
     quiet_logs(settings.log_level)
     logging.getLogger("kserve").addFilter(OneLineClientErrors(client_errors(errors)))
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if not settings.predict_lane:  # with the lane, one limit wraps the lane and the app (answer_predict_first)
+        app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app, errors)
     install_request_validation_handler(app)
     models = ModelRepository()

@@ -75,41 +75,80 @@ class Ablation:
     auc: dict[str, float] = field(default_factory=dict)
     version: str = ""
     """The version it registered."""
+    run_dir: Path | None = None
+    """The pipeline run whose training split it trained on."""
 
     def register(self, tracking_uri: str, work: Path, trained: str) -> str:
         """Train on the pipeline's training split without the input, register it; the new version.
 
         ``trained`` is the version the pipeline registered from the same split, with every input.
         """
-        import pandas as pd
-        from mlflow.models import infer_signature
         from sklearn.metrics import roc_auc_score
 
         from feature_repo.names import MODEL_FEATURES
-        from pipelines.settings import PipelineSettings
-        from pipelines.steps.registry import use_experiment
-        from pipelines.steps.train import LABEL, feature_matrix, train_lightgbm
+        from pipelines.steps.train import LABEL, feature_matrix
 
         mlflow.set_tracking_uri(tracking_uri)  # the fixture restores the previous one
-        (run_dir,) = (work / "state" / "pipeline-runs").glob("train-*")
-        train = pd.read_parquet(run_dir / "training-set" / "train_set")
-        test = pd.read_parquet(run_dir / "training-set" / "test_set")
-        settings = PipelineSettings()
+        (self.run_dir,) = (work / "state" / "pipeline-runs").glob("train-*")
+        train, test = _split(self.run_dir)
         features = [f for f in MODEL_FEATURES if f != LEFT_OUT]
-        booster = train_lightgbm(train, features, settings.seed, settings.num_boost_round)
+        booster = _train(train, features)
         full = mlflow.lightgbm.load_model(f"models:/{SCORER_MODEL}/{trained}")
         self.auc = {
             "without " + LEFT_OUT: float(roc_auc_score(test[LABEL], booster.predict(feature_matrix(test, features)))),
             "every input": float(roc_auc_score(test[LABEL], full.predict(feature_matrix(test, MODEL_FEATURES)))),
         }
-        example = feature_matrix(train, features).head(5)
-        use_experiment()  # the pipeline's experiment, artifacts on the server
-        with mlflow.start_run(run_name=f"tip-scorer-without-{LEFT_OUT}"):
-            info = mlflow.lightgbm.log_model(booster, name="model", input_example=example,
-                                             signature=infer_signature(example, booster.predict(example)),
-                                             registered_model_name=SCORER_MODEL)  # fmt: skip
-        self.version = str(info.registered_model_version)
+        self.version = _register(booster, train, features, f"tip-scorer-without-{LEFT_OUT}")
         return self.version
+
+    def register_shuffled_labels(self, tracking_uri: str, seed: int = 0) -> str:
+        """The same training split with its labels shuffled, every input, the pipeline's parameters; registered
+        by hand (the pipeline's fairness gate would have refused it); the new version."""
+        from feature_repo.names import MODEL_FEATURES
+        from pipelines.steps.train import LABEL
+
+        assert self.run_dir is not None, "register() runs first, at install"
+        train, _ = _split(self.run_dir)
+        train[LABEL] = train[LABEL].sample(frac=1.0, random_state=seed).to_numpy()
+        previous = mlflow.get_tracking_uri()
+        mlflow.set_tracking_uri(tracking_uri)
+        try:
+            return _register(_train(train, list(MODEL_FEATURES)), train, list(MODEL_FEATURES), "tip-scorer-shuffled")
+        finally:
+            mlflow.set_tracking_uri(previous)
+
+
+def _split(run_dir: Path) -> tuple[Any, Any]:
+    """The pipeline run's (training, held-out) sets."""
+    import pandas as pd
+
+    return (pd.read_parquet(run_dir / "training-set" / "train_set"),
+            pd.read_parquet(run_dir / "training-set" / "test_set"))  # fmt: skip
+
+
+def _train(train: Any, features: list[str]) -> Any:
+    """LightGBM as the pipeline trains it (its seed and rounds) on ``features``."""
+    from pipelines.settings import PipelineSettings
+    from pipelines.steps.train import train_lightgbm
+
+    settings = PipelineSettings()
+    return train_lightgbm(train, features, settings.seed, settings.num_boost_round)
+
+
+def _register(booster: Any, train: Any, features: list[str], run_name: str) -> str:
+    """Log ``booster`` in the pipeline's experiment (artifacts on the server) as a new tip-scorer version."""
+    from mlflow.models import infer_signature
+
+    from pipelines.steps.registry import use_experiment
+    from pipelines.steps.train import feature_matrix
+
+    example = feature_matrix(train, features).head(5)
+    use_experiment()
+    with mlflow.start_run(run_name=run_name):
+        info = mlflow.lightgbm.log_model(booster, name="model", input_example=example,
+                                         signature=infer_signature(example, booster.predict(example)),
+                                         registered_model_name=SCORER_MODEL)  # fmt: skip
+    return str(info.registered_model_version)
 
 
 def registry(stack: Stack) -> mlflow.MlflowClient:

@@ -64,13 +64,25 @@ def wait_all_ready(cluster: NodeCluster, namespace: str, timeout: float, expect:
     logs = [
         f"--- {name} ---\n" + cluster.kubectl("logs", "-n", namespace, name.split(" ")[0], "--all-containers",
                                                "--tail=15", check=False).stdout[-1500:]
-        for name in [*last, *(f"{p['metadata']['name']} (operator)" for p in pods(cluster, namespace,
-                                                                                 "app.kubernetes.io/component=operator"))]
-    ]  # fmt: skip
+        for name in last
+    ]
     raise AssertionError(
         f"not Ready after {timeout:.0f}s: {', '.join(last)}\n{events[-3000:]}\n" + "\n".join(logs)
-        + "\n" + prompt_state(cluster, namespace)
+        + "\n" + operator_state(cluster, namespace) + prompt_state(cluster, namespace)
     )
+
+
+def operator_state(cluster: NodeCluster, namespace: str) -> str:
+    """Each operator Pod's log from its start (probe lines left out) and the peering record they share."""
+    out = []
+    for pod in pods(cluster, namespace, "app.kubernetes.io/component=operator"):
+        name = pod["metadata"]["name"]
+        log = cluster.kubectl("logs", "-n", namespace, name, "--tail=400", check=False).stdout.splitlines()
+        kept = [line for line in log if "/healthz" not in line]
+        out.append(f"--- {name} (operator, {len(kept)} of {len(log)} lines) ---\n" + "\n".join(kept[-60:])[-6000:])
+    peering = cluster.kubectl("get", "kopfpeerings.kopf.dev", "-n", namespace, "-o",
+                              "jsonpath={.items[*].status}", check=False)  # fmt: skip
+    return "\n".join(out) + f"\n--- KopfPeering status ---\n{peering.stdout}{peering.stderr[-500:]}\n"
 
 
 def prompt_state(cluster: NodeCluster, namespace: str) -> str:
@@ -79,12 +91,17 @@ def prompt_state(cluster: NodeCluster, namespace: str) -> str:
         "get", "promptversions.tipsml.io", "-n", namespace, "--ignore-not-found",
         "-o", "custom-columns=NAME:.metadata.name,PHASE:.status.phase,MESSAGE:.status.message", check=False,
     )  # fmt: skip
+    handled = cluster.kubectl(
+        "get", "promptversions.tipsml.io", "-n", namespace, "--ignore-not-found",
+        "-o", "jsonpath={range .items[*]}{.metadata.name} {.metadata.annotations}{'\\n'}{end}", check=False,
+    )  # fmt: skip
     keys = cluster.kubectl(
         "get", "configmap", "tip-generator-prompts", "-n", namespace, "--ignore-not-found",
         "-o", "go-template={{range $k, $v := .data}}{{$k}} {{end}}", check=False,
     )  # fmt: skip
     return (
         f"--- PromptVersions ---\n{versions.stdout}{versions.stderr[-500:]}"
+        f"--- their annotations (the operator's progress) ---\n{handled.stdout}{handled.stderr[-500:]}\n"
         f"--- ConfigMap tip-generator-prompts keys ---\n{keys.stdout or '(none)'}{keys.stderr[-500:]}"
     )
 

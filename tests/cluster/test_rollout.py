@@ -23,10 +23,8 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import random
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -59,8 +57,6 @@ from tests.cluster.stack_support import (
     get_json,
     install_stack,
     pods,
-    simulate_world,
-    train_and_register,
     wait_consumed,
     wait_events,
 )
@@ -197,23 +193,12 @@ def test_a_better_challenger_goes_through_shadow_and_both_canary_steps_to_promot
 
 
 def test_a_challenger_trained_on_shuffled_labels_is_rolled_back_by_its_gates(
-    stack: Stack, traffic: Traffic, tmp_path: Path
+    stack: Stack, traffic: Traffic, ablation: Ablation
 ) -> None:
-    events = simulate_world(tmp_path)
-    lines = events.read_text().splitlines()
-    reactions = [i for i, line in enumerate(lines) if '"tip_reaction"' in line]
-    values = [json.loads(lines[i])["reaction"] for i in reactions]
-    random.Random(0).shuffle(values)
-    for i, value in zip(reactions, values, strict=True):
-        record = json.loads(lines[i])
-        record["reaction"] = value
-        lines[i] = json.dumps(record)
-    shuffled = tmp_path / "shuffled.jsonl"
-    shuffled.write_text("\n".join(lines) + "\n")
-    # The pipeline's fairness gate would stop this model before the registry; here it is the rollout's gates
-    # that must catch it (a team that lowered the training gate, or a model registered by hand).
-    worse = train_and_register(stack.mlflow, shuffled, tmp_path,
-                               {"TIPSML_MIN_SLICE_AUC": "0", "TIPSML_MAX_SLICE_AUC_GAP": "1"})  # fmt: skip
+    # The install's training split with its labels shuffled, registered by hand: the pipeline's fairness gate
+    # would stop this model before the registry; here it is the rollout's gates that must catch it (a team that
+    # lowered the training gate, or a model registered by hand).
+    worse = ablation.register_shuffled_labels(stack.mlflow)
     stack.cluster.kubectl("apply", "-f", "-", input=json.dumps(rollout_body("worse", worse, 0.02)))
     started = time.time()
     status: dict[str, Any] = {}
