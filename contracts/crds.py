@@ -171,6 +171,9 @@ class CanarySpec(CrdModel):
     min_samples: int = Field(default=200, ge=MIN_GATE_SAMPLES, le=MAX_SAMPLES)
     reward_margin: float = Field(default=0.02, ge=0.0, le=1.0)
     """Non-inferiority margin: the challenger's reward rate may be at most this much below the champion's."""
+    max_step_seconds: int = Field(default=3600, ge=1, le=MAX_SHADOW_SECONDS)
+    """How long one step may wait before the rollout fails: for its split to serve (``CanaryNotServing``), then,
+    after its ``pauseSeconds``, for enough data to decide (``AnalysisTimeout``)."""
     reward_confidence: float = Field(default=0.95, ge=0.5, lt=1.0)
     """One-sided confidence of the reward gate. A step passes once the challenger is shown, at this confidence,
     to be no more than ``reward_margin`` below the champion; it fails only once it is shown, at the same

@@ -98,7 +98,7 @@ async def reconcile(
     pending = observation.split_pending if isinstance(observation, CanaryObservation) else None
     entered = status.history[-1].time if status.history else status.step_started_at
     waited = int((now - entered).total_seconds()) if entered is not None else 0
-    if pending is not None and waited > spec.shadow.max_duration_seconds:
+    if pending is not None and waited > spec.canary.max_step_seconds:
         decision = fail(spec, status, now=now, generation=generation, reason="CanaryNotServing",
                         message=f"the step's split did not serve within {waited}s: {pending}")  # fmt: skip
     else:

@@ -129,9 +129,15 @@ async def drive_once(rt: Runtime, namespace: str, name: str) -> Pass:
     )
     if decision is None:
         lags = mechanism == REPLICA_SPLIT or route is not None  # the split waits for canary Pods
-        done = await reconcile(spec, status, effects, rt.metrics, namespace=namespace, now=now, generation=generation,
-                               baseline_version=baseline, split_may_lag=lags)  # fmt: skip
-        decision = done.decision
+        try:
+            done = await reconcile(spec, status, effects, rt.metrics, namespace=namespace, now=now,
+                                   generation=generation, baseline_version=baseline, split_may_lag=lags)  # fmt: skip
+            decision = done.decision
+        except CanaryUnsupportedError as e:
+            # The split became impossible under a running rollout (its HTTPRoute deleted): retrying cannot
+            # bring it back, so the rollout fails and undoes what it changed instead of failing every pass.
+            decision = fail(spec, status, now=now, generation=generation, reason="CanaryUnsupported", message=str(e))
+            await act(decision, effects)
     else:
         await act(decision, effects)
     if mechanism is not None and decision.status.phase is not RolloutPhase.PENDING:

@@ -1,7 +1,8 @@
 """The ModelRollout state machine, pure: (spec, status, now, observation) → new status + actions.
 
 Pending → Shadow → Canary step 0..n-1 → Promoted, leaving early to RolledBack (a gate failed, or
-``spec.abort``) or Failed (not enough samples within ``shadow.maxDurationSeconds``). ``spec.paused`` holds
+``spec.abort``) or Failed (not enough samples within ``shadow.maxDurationSeconds``, or a canary step's
+``canary.maxStepSeconds``). ``spec.paused`` holds
 the rollout where it is; resuming restarts the current analysis window so samples taken while paused (and
 perhaps while someone investigated) do not decide the outcome.
 
@@ -260,8 +261,11 @@ def _after_analysis(
     elif verdict == "wait":
         assert st.step_started_at is not None
         waited = (now - st.step_started_at).total_seconds()
-        pause = spec.canary.steps[st.current_step].pause_seconds if st.phase is RolloutPhase.CANARY else 0
-        if waited - pause > spec.shadow.max_duration_seconds:
+        if st.phase is RolloutPhase.CANARY:
+            pause, limit = spec.canary.steps[st.current_step].pause_seconds, spec.canary.max_step_seconds
+        else:
+            pause, limit = 0, spec.shadow.max_duration_seconds
+        if waited - pause > limit:
             why = f"not enough data after {int(waited)}s: {'; '.join(result.reasons)}"
             _roll_back(spec, decision, now, generation, "AnalysisTimeout", why, failed=True)
         elif previous is None or previous.reasons != result.reasons:

@@ -360,3 +360,44 @@ async def test_a_rollout_naming_a_missing_route_fails_before_anything_changes(
     assert f"HTTPRoute {k8s_namespace}/nowhere, which does not exist" in status["message"]
     served = objects.get_namespaced_custom_object(**ISVC, namespace=k8s_namespace, name="tip-scorer")
     assert "logger" not in served["spec"]["predictor"]  # no shadow was started
+
+
+async def test_a_route_deleted_under_a_running_canary_fails_the_rollout_and_removes_the_canary(
+    runtime: Runtime, api: client.ApiClient, k8s_namespace: str, registered_model: tuple[str, MlflowClient]
+) -> None:
+    """Without its HTTPRoute a step cannot be weighted again: one pass ends the rollout instead of every pass
+    failing while the canary Pods stay."""
+    model, _ = registered_model
+    ns = k8s_namespace
+    objects, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
+    _standard_isvc(objects, ns)
+    apps.create_namespaced_deployment(ns, _predictor_deployment(1))
+    core.create_namespaced_service(ns, SERVICE)
+    objects.create_namespaced_custom_object(**ROUTES, namespace=ns, body=ROUTE)
+    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "tip-scorer"}}
+    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary=canary))
+    await drive_once(runtime, ns, "r")  # Pending -> Shadow: the champion's baseline remembered, the logger set
+    rollout = stored(api, ns)
+    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
+             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
+    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
+                             mechanism=route_mechanism("tip-scorer"), owner=owner, route="tip-scorer")  # fmt: skip
+    await effects.apply(SetCanary("2", None, 10))  # what the pass into Canary 10 % applies
+    _ready(apps, ns, "tip-scorer-predictor-canary", 1)
+    _ready(apps, ns, "tip-scorer-predictor", 1)
+    objects.patch_namespaced_custom_object_status(**MR, namespace=ns, name="r", body={"status": {
+        "phase": "Canary", "currentStep": 0, "trafficPercent": 10}})  # fmt: skip
+    objects.delete_namespaced_custom_object(**ROUTES, namespace=ns, name="tip-scorer")
+    await drive_once(runtime, ns, "r")
+    status = stored(api, ns)["status"]
+    assert status["phase"] == "Failed", status
+    assert f"HTTPRoute {ns}/tip-scorer is gone" in status["message"], status["message"]
+    assert status["trafficPercent"] == 0
+    assert [d.metadata.name for d in apps.list_namespaced_deployment(ns).items] == ["tip-scorer-predictor"]
+    assert [s.metadata.name for s in core.list_namespaced_service(ns).items] == ["tip-scorer-predictor"]
+    served = objects.get_namespaced_custom_object(**ISVC, namespace=ns, name="tip-scorer")
+    assert "logger" not in served["spec"]["predictor"]
+    assert {e["name"]: e["value"] for e in served["spec"]["predictor"]["containers"][0]["env"]}[
+        "TIPSML_MODEL_URI"] == "models:/tip-scorer/1"  # fmt: skip
+    again = await drive_once(runtime, ns, "r")  # terminal: nothing more to do
+    assert not again.written and not again.decision.actions

@@ -106,7 +106,10 @@ async def test_a_steps_window_opens_when_its_split_serves_and_a_split_that_never
     done = await reconcile(spec, status, effects, metrics, namespace="ns", now=later, generation=1)
     # Samples taken on a partial split must not count: the analysis window starts again from now.
     assert done.decision.status.step_started_at == later and done.decision.status.phase is RolloutPhase.CANARY
-    too_late = T0 + timedelta(seconds=spec.shadow.max_duration_seconds + 1)
+    # The step's own bound counts from when the step was entered, not the shadow's.
+    spec.canary.max_step_seconds = 120
+    assert spec.shadow.max_duration_seconds > 121
+    too_late = T0 + timedelta(seconds=121)
     done = await reconcile(spec, done.decision.status, effects, metrics, namespace="ns", now=too_late, generation=1)
     assert done.decision.status.phase is RolloutPhase.FAILED
     assert "did not serve within" in done.decision.status.message and metrics.queries == []

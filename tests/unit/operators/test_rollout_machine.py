@@ -146,6 +146,19 @@ def test_waits_for_samples_then_fails_after_max_duration() -> None:
     assert d.status.phase is RolloutPhase.FAILED
 
 
+def test_a_canary_step_waits_its_pause_plus_max_step_seconds_not_the_shadows_bound() -> None:
+    steps = [{"weight": 10, "pauseSeconds": 60}, {"weight": 50, "pauseSeconds": 60}]
+    spec = _spec(shadow={"maxDurationSeconds": 3600}, canary={"steps": steps, "maxStepSeconds": 300})
+    st = advance(spec, _run_to_shadow(spec), now=T0, generation=1, observation=GOOD_SHADOW).status
+    assert st.phase is RolloutPhase.CANARY and st.step_started_at == T0
+    few = CanaryObservation(40, 0.0, 10.0, 35, 0.4, 0.4, 30)
+    d = advance(spec, st, now=T0 + timedelta(seconds=360), generation=1, observation=few)
+    assert d.status.phase is RolloutPhase.CANARY  # 60 s pause + 300 s: still within the step's bound
+    d = advance(spec, d.status, now=T0 + timedelta(seconds=361), generation=1, observation=few)
+    assert d.status.phase is RolloutPhase.FAILED and "AnalysisTimeout" in d.status.message, d.status.message
+    assert d.actions[:2] == [StopShadow(), RestoreBaseline()]
+
+
 def test_error_rate_fails_before_the_sample_minimum() -> None:
     spec = _spec()
     st = _run_to_shadow(spec)
