@@ -8,6 +8,9 @@
 # scripts/images.sh builds one from Debian's packages and passes it here.
 #
 # Dependencies are installed with the pinned constraints.txt, so the image resolves exactly what CI tested.
+# Bytecode is compiled for both plain and optimized (-O) runs: the chart runs the project's own processes with
+# PYTHONOPTIMIZE=1 (see charts/tipsml/templates/_helpers.tpl), and PYTHONDONTWRITEBYTECODE keeps a Pod from
+# writing any at start.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 ARG UV_VERSION=0.13.9
@@ -28,7 +31,8 @@ WORKDIR /src
 COPY pyproject.toml constraints.txt ./
 RUN python3 -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' \
     > /tmp/requirements.txt \
-    && /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt -r /tmp/requirements.txt
+    && /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python -c constraints.txt -r /tmp/requirements.txt \
+    && /opt/tipsml/bin/python -O -m compileall -q -j 0 /opt/tipsml/lib
 
 FROM deps AS project
 COPY README.md ./
@@ -42,7 +46,8 @@ COPY pipelines ./pipelines
 COPY tipsml ./tipsml
 # The project alone, under a prefix of its own: the runtime copies it over the dependencies' layer, so a change
 # of code rebuilds a few megabytes instead of the whole environment.
-RUN /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python --prefix /opt/project -c constraints.txt --no-deps .
+RUN /opt/uv/bin/uv pip install --python /opt/tipsml/bin/python --prefix /opt/project -c constraints.txt --no-deps . \
+    && /opt/tipsml/bin/python -O -m compileall -q /opt/project
 
 FROM ${PYTHON_IMAGE} AS runtime
 # libgomp1: LightGBM's OpenMP runtime. Nothing else is added to the slim base.

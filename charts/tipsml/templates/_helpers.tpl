@@ -90,6 +90,12 @@ app.kubernetes.io/component: {{ .component }}
   value: "1"
 - name: PYTHONUNBUFFERED
   value: "1"
+{{- /* Optimized mode makes Feast's @typechecked classes plain ones: typeguard re-compiles every such method at
+import (the scorer's imports took 5.8-6.1 s of CPU in the image without it, 2.6-2.7 s with it) and checks the
+types of every call.
+Only asserts go besides, and the project's are type narrowings. */}}
+- name: PYTHONOPTIMIZE
+  value: "1"
 {{- end }}
 
 {{/* MLflow address and, by reference, its credentials (a Secret with MLFLOW_TRACKING_* keys). */}}
