@@ -277,6 +277,30 @@ def _standard_isvc(objects: client.CustomObjectsApi, ns: str) -> None:
     objects.create_namespaced_custom_object(**ISVC, namespace=ns, body=isvc)
 
 
+async def _route_rollout_in_shadow(
+    runtime: Runtime, api: client.ApiClient, ns: str, model: str
+) -> tuple[dict[str, Any], RolloutEffects, list[dict[str, Any]]]:
+    """A Standard-mode InferenceService with one stable Pod, its Service and HTTPRoute, and a route rollout one
+    pass in (Shadow: baseline remembered, logger set); the rollout, its effects and the route's backends."""
+    objects, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
+    _standard_isvc(objects, ns)
+    apps.create_namespaced_deployment(ns, _predictor_deployment(1))
+    core.create_namespaced_service(ns, SERVICE)
+    objects.create_namespaced_custom_object(**ROUTES, namespace=ns, body=ROUTE)
+    written = _backends(objects, ns)
+    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "tip-scorer"}}
+    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary=canary))
+    await drive_once(runtime, ns, "r")
+    rollout = stored(api, ns)
+    assert rollout["status"]["phase"] == "Shadow"
+    assert rollout["status"]["trafficMechanism"] == route_mechanism("tip-scorer")
+    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
+             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
+    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
+                             mechanism=route_mechanism("tip-scorer"), owner=owner, route="tip-scorer")  # fmt: skip
+    return rollout, effects, written
+
+
 def _backends(objects: client.CustomObjectsApi, ns: str) -> list[dict[str, Any]]:
     route = objects.get_namespaced_custom_object(**ROUTES, namespace=ns, name="tip-scorer")
     refs: list[dict[str, Any]] = route["spec"]["rules"][0]["backendRefs"]
@@ -297,21 +321,7 @@ async def test_a_route_canary_weights_the_route_once_its_pods_are_ready_and_prom
     model, _ = registered_model
     ns = k8s_namespace
     objects, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
-    _standard_isvc(objects, ns)
-    apps.create_namespaced_deployment(ns, _predictor_deployment(1))
-    core.create_namespaced_service(ns, SERVICE)
-    objects.create_namespaced_custom_object(**ROUTES, namespace=ns, body=ROUTE)
-    written = _backends(objects, ns)
-    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "tip-scorer"}}
-    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary=canary))
-    await drive_once(runtime, ns, "r")
-    rollout = stored(api, ns)
-    assert rollout["status"]["phase"] == "Shadow"
-    assert rollout["status"]["trafficMechanism"] == route_mechanism("tip-scorer")
-    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
-             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
-    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
-                             mechanism=route_mechanism("tip-scorer"), owner=owner, route="tip-scorer")  # fmt: skip
+    rollout, effects, written = await _route_rollout_in_shadow(runtime, api, ns, model)
     await effects.apply(SetCanary("2", None, 10))
     deployment = apps.read_namespaced_deployment("tip-scorer-predictor-canary", ns)
     assert deployment.spec.replicas == 1
@@ -370,18 +380,7 @@ async def test_a_route_deleted_under_a_running_canary_fails_the_rollout_and_remo
     model, _ = registered_model
     ns = k8s_namespace
     objects, apps, core = client.CustomObjectsApi(api), client.AppsV1Api(api), client.CoreV1Api(api)
-    _standard_isvc(objects, ns)
-    apps.create_namespaced_deployment(ns, _predictor_deployment(1))
-    core.create_namespaced_service(ns, SERVICE)
-    objects.create_namespaced_custom_object(**ROUTES, namespace=ns, body=ROUTE)
-    canary = {"steps": STEPS, "trafficRouting": {"httpRoute": "tip-scorer"}}
-    objects.create_namespaced_custom_object(**MR, namespace=ns, body=rollout_body(model, canary=canary))
-    await drive_once(runtime, ns, "r")  # Pending -> Shadow: the champion's baseline remembered, the logger set
-    rollout = stored(api, ns)
-    owner = {"apiVersion": rollout["apiVersion"], "kind": "ModelRollout", "name": "r",
-             "uid": rollout["metadata"]["uid"], "controller": True, "blockOwnerDeletion": False}  # fmt: skip
-    effects = RolloutEffects(runtime.kube, runtime.champions, runtime.settings, ns, "r", model, "tip-scorer",
-                             mechanism=route_mechanism("tip-scorer"), owner=owner, route="tip-scorer")  # fmt: skip
+    _, effects, _ = await _route_rollout_in_shadow(runtime, api, ns, model)
     await effects.apply(SetCanary("2", None, 10))  # what the pass into Canary 10 % applies
     _ready(apps, ns, "tip-scorer-predictor-canary", 1)
     _ready(apps, ns, "tip-scorer-predictor", 1)
